@@ -1,0 +1,3 @@
+"""ganad: config-driven GAN-based anomaly detection experiments."""
+
+__version__ = "0.1.0"

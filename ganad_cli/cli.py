@@ -1,0 +1,188 @@
+"""`ganad <command> [hydra overrides]`: dispatch to Hydra apps.
+
+Before Hydra creates a run folder, the overrides are composed once with Hydra's compose API and
+checked (unknown choice or key, wrong type, out-of-range value). Bad input ends with one line
+on stderr and exit code 2, and leaves no run folder behind.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+
+from ganad_cli.errors import GanadInputError
+
+USAGE = """usage: ganad <command> [overrides...]
+
+commands:
+  train      train a GAN on normal data, fit the detector on validation, test it
+             (Hydra app: `ganad train --help` lists config groups; `-m` runs a sweep)
+
+examples:
+  ganad train                                   # embedded synthetic ECG, WGAN-GP, AnoGAN
+  ganad train trainer.max_epochs=1 inversion.n_max=20
+  ganad train -m seed=0,1,2
+"""
+
+# Hydra flags that take a value, and flags that make the run print instead of train.
+_VALUE_FLAGS = {
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+    "--info",
+    "-i",
+}
+_NO_RUN_FLAGS = {
+    "-h",
+    "--help",
+    "--hydra-help",
+    "--version",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+}
+
+
+def error(message: str, code: int = 2) -> int:
+    print(f"ganad: error: {message}", file=sys.stderr)
+    return code
+
+
+def split_args(args: list[str]) -> tuple[list[str], bool, bool]:
+    """(overrides, is_multirun, only_prints) from a Hydra command line."""
+    overrides: list[str] = []
+    multirun = only_prints = False
+    skip = False
+    for i, a in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if a in ("-m", "--multirun"):
+            multirun = True
+        elif a in _NO_RUN_FLAGS:
+            only_prints = True
+            skip = a in _VALUE_FLAGS and i + 1 < len(args) and not args[i + 1].startswith("-")
+        elif a in _VALUE_FLAGS:
+            skip = True
+        elif a.startswith("-"):
+            continue
+        else:
+            overrides.append(a)
+    return overrides, multirun, only_prints
+
+
+def _variants(overrides: list[str]) -> list[list[str]]:
+    """Sweep overrides expanded one value at a time (others at their first value)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    base: list[str] = []
+    sweeps: list[tuple[int, list[str]]] = []
+    for o in parsed:
+        if o.is_sweep_override():
+            values = [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+            sweeps.append((len(base), values))
+            base.append(values[0])
+        else:
+            base.append(o.input_line)
+    variants = [base]
+    for pos, values in sweeps:
+        for v in values[1:]:
+            variants.append(base[:pos] + [v] + base[pos + 1 :])
+    return variants
+
+
+def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
+    """Compose and validate; raise GanadInputError with one clear line on bad input."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException, MissingConfigException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ganad_cli.config import validate_config
+    from ganad_cli.paths import conf_dir
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        try:
+            variants = _variants(overrides) if multirun else [overrides]
+            for variant in variants:
+                cfg = compose(config_name, overrides=variant)
+                if config_name == "train":
+                    validate_config(cfg)
+        except MissingConfigException as exc:
+            m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(exc))
+            if not m:
+                raise GanadInputError(str(exc).splitlines()[0]) from exc
+            group, choice = m.groups()
+            loader = GlobalHydra.instance().config_loader()
+            options = [o for o in loader.get_group_options(group) if o]
+            raise GanadInputError(
+                f"unknown choice '{choice}' for config group '{group}'; valid choices: "
+                f"{', '.join(options)}"
+            ) from exc
+        except (HydraException, OmegaConfBaseException) as exc:
+            cause = exc.__cause__
+            detail = str(exc).splitlines()[0]
+            if cause is not None:
+                detail += ": " + str(cause).splitlines()[0]
+            raise GanadInputError(detail) from exc
+        finally:
+            GlobalHydra.instance().clear()
+
+
+def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config_name: str) -> int:
+    overrides, multirun, only_prints = split_args(args)
+    if not only_prints:
+        try:
+            preflight(config_name, overrides, multirun)
+        except GanadInputError as exc:
+            return error(str(exc))
+    saved = sys.argv
+    sys.argv = [prog, *args]
+    try:
+        app()
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def cmd_train(args: list[str]) -> int:
+    from ganad_cli.apps import train_app
+
+    return _run_hydra_app(train_app, "ganad train", args, "train")
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"train": cmd_train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if argv[0] in ("--version", "-V"):
+        from ganad_cli import __version__
+
+        print(f"ganad {__version__}")
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        return error(f"unknown command '{command}'; valid commands: {', '.join(COMMANDS)}")
+    return COMMANDS[command](rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The frozen detector: everything fitted, in one file that loads without running pickled code.
+
+Stored with torch.save as a dict of tensors and plain Python values; loaded with
+`torch.load(weights_only=True)`, which refuses arbitrary objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganad_cli import __version__
+from ganad_cli.errors import GanadInputError
+from ganad_cli.inversion import InversionResult, invert
+from ganad_cli.io import atomic_torch_save
+from ganad_cli.models.base import GanadModule
+from ganad_cli.models.registry import build_model
+from ganad_cli.scoring.combine import FittedScore
+from ganad_cli.scoring.components import compute_components
+
+FORMAT = "ganad-detector"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Detector:
+    model: GanadModule
+    inversion: dict
+    score_cfg: dict
+    score: FittedScore
+    threshold: float
+    data: dict  # the data config the model was trained with (preprocessing, shape)
+
+    def invert(self, x: torch.Tensor, inversion: dict | None = None) -> InversionResult:
+        return invert(self.model, x, inversion or self.inversion)
+
+    def components(self, x: torch.Tensor, inv: InversionResult) -> dict[str, np.ndarray]:
+        return compute_components(
+            self.model, x, inv, list(self.score_cfg["components"]), self.score_cfg
+        )
+
+    def decision_function(self, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Total score per sample (higher = more anomalous) and its components."""
+        comps = self.components(x, self.invert(x))
+        return self.score.total(comps), comps
+
+    def predict(self, x: torch.Tensor) -> np.ndarray:
+        return (self.decision_function(x)[0] > self.threshold).astype(int)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "ganad_version": __version__,
+            "model_cfg": dict(self.model.hparams["model_cfg"]),
+            "shape": [self.model.channels, self.model.length],
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "inversion": self.inversion,
+            "score_cfg": self.score_cfg,
+            "score": self.score.to_dict(),
+            "threshold": float(self.threshold),
+            "data": self.data,
+        }
+
+    def save(self, path: str | Path) -> None:
+        atomic_torch_save(self.to_dict(), Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str = "cpu") -> Detector:
+        path = Path(path)
+        if not path.is_file():
+            raise GanadInputError(
+                f"detector file {path} not found; expected a run folder written by 'ganad train'"
+            )
+        try:
+            blob = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as exc:  # corrupt file or a pickle that wants to run code
+            raise GanadInputError(
+                f"detector file {path} could not be loaded safely "
+                f"({type(exc).__name__}); expected a ganad detector"
+            ) from exc
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+            raise GanadInputError(f"detector file {path} is not a ganad detector")
+        if blob.get("format_version") != FORMAT_VERSION:
+            raise GanadInputError(
+                f"detector file {path} has format version {blob.get('format_version')}; this "
+                f"ganad ({__version__}) reads version {FORMAT_VERSION}"
+            )
+        model = build_model(blob["model_cfg"], tuple(blob["shape"]))
+        model.load_state_dict(blob["state_dict"])
+        model.eval()
+        return cls(
+            model,
+            blob["inversion"],
+            blob["score_cfg"],
+            FittedScore(**blob["score"]),
+            float(blob["threshold"]),
+            blob["data"],
+        )

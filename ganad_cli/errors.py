@@ -1,0 +1,12 @@
+"""User-facing errors: one clear line, exit code 2."""
+
+from __future__ import annotations
+
+
+class GanadInputError(Exception):
+    """Bad input from the user (config value, data file, run folder).
+
+    The message must name the file or key and say what was expected.
+    """
+
+    exit_code = 2

@@ -1,0 +1,43 @@
+"""Encoder inversion: one forward pass, z = E(x), x_hat = G(z)."""
+
+from __future__ import annotations
+
+import torch
+
+from ganad_cli.errors import GanadInputError
+from ganad_cli.inversion.anogan import InversionResult, distance, frozen
+from ganad_cli.models.base import GanadModule
+
+
+def require_encoder(model: GanadModule) -> None:
+    if not model.has_encoder:
+        from ganad_cli.models.registry import encoder_models
+
+        raise GanadInputError(
+            f"config key 'inversion.name': model {model.cfg.name!r} has no encoder; "
+            f"models with one: {', '.join(encoder_models()) or 'none registered'}"
+        )
+
+
+@torch.no_grad()
+def encoder_invert(
+    model: GanadModule,
+    x: torch.Tensor,
+    *,
+    batch_size: int = 512,
+    similarity: str = "l1",
+    bandwidth: float = 1.0,
+    eps: float = 0.05,
+) -> InversionResult:
+    require_encoder(model)
+    device = next(model.parameters()).device
+    parts = []
+    with frozen(model):
+        for i in range(0, len(x), batch_size):
+            xb = x[i : i + batch_size].to(device)
+            z = model.encode(xb)
+            x_hat = model.decode(z)
+            d = distance(xb, x_hat, similarity, bandwidth)
+            zeros = torch.zeros(len(xb), dtype=torch.long, device=device)
+            parts.append(InversionResult(z, x_hat, zeros, d < eps, d))
+    return InversionResult.cat(parts)

@@ -1,0 +1,67 @@
+"""What inversion and scoring need from every model, whatever its family."""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+
+class GanadModule(pl.LightningModule):
+    """Base of every model: a generator G(z) -> x and a discriminator D(x) -> (logit, features).
+
+    Encoder models also implement `encode`; `has_encoder` tells inversion whether it may ask.
+    `wasserstein` tells scoring whether D returns a critic value (no sigmoid) or a logit.
+    """
+
+    has_encoder: bool = False
+    wasserstein: bool = False
+    generator: nn.Module
+    discriminator: nn.Module
+
+    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
+        super().__init__()
+        cfg = model_cfg if isinstance(model_cfg, dict) else OmegaConf.to_container(model_cfg)
+        self.save_hyperparameters({"model_cfg": cfg, "shape": list(shape)})
+        self.cfg = OmegaConf.create(cfg)
+        self.channels, self.length = shape
+        self.latent_dim = int(self.cfg.latent_dim)
+
+    # ------------------------------------------------------------------------------ latent prior
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        prior = self.cfg.get("prior", "normal")
+        shape = (n, self.latent_dim)
+        if prior == "normal":
+            z = torch.randn(shape, generator=generator)
+        elif prior == "uniform":
+            z = torch.rand(shape, generator=generator) * 2 - 1
+        elif prior == "truncated_normal":
+            z = torch.nn.init.trunc_normal_(torch.empty(shape), a=-2.0, b=2.0, generator=generator)
+        else:
+            raise ValueError(f"unknown prior {prior!r}")
+        return z.to(self.device)
+
+    def latent_mode_norm(self) -> float:
+        """Mode of the chi distribution of ||z|| under a standard normal prior."""
+        return math.sqrt(max(self.latent_dim - 1, 0))
+
+    # ------------------------------------------------------------------------- networks as used
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def discriminate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.discriminator(x)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"model {self.cfg.name!r} has no encoder")
+
+    def loss_is_finite(self, *losses: torch.Tensor) -> None:
+        for loss in losses:
+            if not torch.isfinite(loss).all():
+                raise FloatingPointError(
+                    f"non-finite loss at global step {self.global_step} "
+                    f"(epoch {self.current_epoch}); training stopped, last good checkpoint kept"
+                )

@@ -1,0 +1,28 @@
+"""Model name -> LightningModule class."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from ganad_cli.errors import GanadInputError
+from ganad_cli.models.base import GanadModule
+from ganad_cli.models.wgan_gp import WGANGP
+
+MODELS: dict[str, type[GanadModule]] = {"wgan_gp": WGANGP}
+
+
+def model_class(name: str) -> type[GanadModule]:
+    if name not in MODELS:
+        raise GanadInputError(
+            f"config key 'model.name': unknown model {name!r}; expected one of {sorted(MODELS)}"
+        )
+    return MODELS[name]
+
+
+def build_model(model_cfg: DictConfig | dict, shape: tuple[int, int]) -> GanadModule:
+    name = model_cfg["name"]
+    return model_class(name)(model_cfg, shape)
+
+
+def encoder_models() -> list[str]:
+    return sorted(n for n, cls in MODELS.items() if cls.has_encoder)

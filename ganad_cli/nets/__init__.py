@@ -1,0 +1,1 @@
+"""Plain nn.Modules: generators, discriminators/critics and encoders per backbone."""

@@ -1,0 +1,1 @@
+"""Score components, their combination and the threshold tau. Higher score = more anomalous."""
