@@ -42,5 +42,43 @@ def train_app(cfg: DictConfig) -> float | None:
     except FloatingPointError as exc:
         print(f"ganad: error: training diverged: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    except KeyboardInterrupt as exc:
+        print(f"ganad: {exc}" if str(exc) else "ganad: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     value = metrics.get(cfg.optimized_metric)
     return None if value is None else float(value)
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="evaluate", version_base="1.3")
+def evaluate_app(cfg: DictConfig) -> float | None:
+    from ganad_cli.evaluate import run_evaluation
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        metrics = run_evaluation(cfg, out_dir)
+    except GanadInputError as exc:
+        _fail_input(exc, out_dir)
+    value = metrics.get("objective")
+    return None if value is None else float(value)
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="detect", version_base="1.3")
+def detect_app(cfg: DictConfig) -> None:
+    from ganad_cli.detect import run_detection
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        run_detection(cfg, out_dir)
+    except GanadInputError as exc:
+        _fail_input(exc, out_dir)
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="bench", version_base="1.3")
+def bench_app(cfg: DictConfig) -> None:
+    from ganad_cli.bench import run_bench
+
+    try:
+        run_bench(cfg)
+    except GanadInputError as exc:  # never _fail_input: the output folder is the run itself
+        print(f"ganad: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -18,6 +18,15 @@ USAGE = """usage: ganad <command> [overrides...]
 commands:
   train      train a GAN on normal data, fit the detector on validation, test it
              (Hydra app: `ganad train --help` lists config groups; `-m` runs a sweep)
+  data       `ganad data summary data=mitbih ...`: samples per class, record and split
+  evaluate   re-score a trained run with other inversion/score/threshold choices, no retraining
+             (ganad evaluate run=<run> [score=svm threshold=val_mcc ...]; `-m` sweeps choices)
+  detect     score new windows with a run's frozen detector -> per-window CSV
+             (ganad detect run=<run> input=<file.csv|.npy|.hea> [output=<file.csv>])
+  report     aggregate the run folders under a directory: mean +- std per configuration
+             (ganad report <dir> [--out <dir>]; writes report.md and report.csv)
+  bench      time inversion settings (eps x n_max x batch, encoder) on a run's test samples
+             (ganad bench run=<run> [bench=table1 device=cuda]; writes bench.csv and bench.md)
 
 examples:
   ganad train                                   # embedded synthetic ECG, WGAN-GP, AnoGAN
@@ -159,13 +168,89 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
     return 0
 
 
+def resume_args(args: list[str]) -> list[str]:
+    """`resume=<run>`: replay the run's own overrides into the same folder, plus any new ones."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    given = [a for a in args if a.startswith("resume=")]
+    if not given:
+        return args
+    run = Path(given[-1].split("=", 1)[1]).expanduser().resolve()
+    saved = run / ".hydra" / "overrides.yaml"
+    if not saved.is_file():
+        raise GanadInputError(f"resume: {saved} not found; expected a run folder of 'ganad train'")
+    if not (run / "checkpoints" / "last.ckpt").is_file():
+        raise GanadInputError(f"resume: no checkpoint {run / 'checkpoints' / 'last.ckpt'}")
+    original = [o for o in OmegaConf.load(saved) if not o.startswith(("resume=", "hydra.run.dir="))]
+    extra = [a for a in args if not a.startswith("resume=")]
+    return [*original, *extra, f"resume={run}", f"hydra.run.dir={run}"]
+
+
 def cmd_train(args: list[str]) -> int:
     from ganad_cli.apps import train_app
 
+    try:
+        args = resume_args(args)
+    except GanadInputError as exc:
+        return error(str(exc))
     return _run_hydra_app(train_app, "ganad train", args, "train")
 
 
+def _precheck_then_run(args: list[str], config_name: str, precheck, app) -> int:
+    """Compose-level checks, then a command-specific precheck, before Hydra makes a folder."""
+    overrides, multirun, only_prints = split_args(args)
+    if not only_prints:
+        try:
+            preflight(config_name, overrides, multirun)
+            precheck(overrides, multirun)
+        except GanadInputError as exc:
+            return error(str(exc))
+    return _run_hydra_app(app, f"ganad {config_name}", args, config_name)
+
+
+def cmd_evaluate(args: list[str]) -> int:
+    from ganad_cli.apps import evaluate_app
+    from ganad_cli.evaluate import precheck
+
+    return _precheck_then_run(args, "evaluate", precheck, evaluate_app)
+
+
+def cmd_detect(args: list[str]) -> int:
+    from ganad_cli.apps import detect_app
+    from ganad_cli.detect import precheck
+
+    return _precheck_then_run(args, "detect", precheck, detect_app)
+
+
+def cmd_report(args: list[str]) -> int:
+    from ganad_cli.report import main as report_main
+
+    return report_main(args)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {"train": cmd_train}
+COMMANDS.update(evaluate=cmd_evaluate, detect=cmd_detect, report=cmd_report)
+
+
+def cmd_data(args: list[str]) -> int:
+    from ganad_cli.data.summary import cmd_data as data_main
+
+    return data_main(args)
+
+
+COMMANDS.update(data=cmd_data)
+
+
+def cmd_bench(args: list[str]) -> int:
+    from ganad_cli.apps import bench_app
+    from ganad_cli.bench import precheck
+
+    return _precheck_then_run(args, "bench", precheck, bench_app)
+
+
+COMMANDS.update(bench=cmd_bench)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,12 @@ class DataConfig:
     val_fraction: float = 0.1
     val_anomaly_fraction: float = 0.0
     contamination: float = 0.0
+    # split=ecgan: fraction of normals in train+validation (the rest is test), as in ecgan
+    train_fraction: float = 0.85
+    # split=inter_patient: groups (records/patients) for train+validation and for test;
+    # null = seeded group-wise folds (`folds`, `fold`)
+    train_groups: list[str] | None = None
+    test_groups: list[str] | None = None
     max_samples: int | None = None
     batch_size: int = 64
     num_workers: int = 0
@@ -47,6 +53,66 @@ class SyntheticECGConfig(DataConfig):
     anomaly_types: list[str] = field(
         default_factory=lambda: ["pvc", "premature", "inverted_t", "st_shift", "noise_burst"]
     )
+
+
+@dataclass
+class MitbihConfig(DataConfig):
+    """MIT-BIH Arrhythmia Database via wfdb (root: data.root, $GANAD_MITDB or data/mitdb)."""
+
+    name: str = "mitbih"
+    download: bool = True
+    records: list[int] | None = None
+    preprocess: str = "beatgan"
+    lead: str = "MLII"
+    two_leads: bool = False
+    bandpass: list[float] | None = None
+    missing_lead: str = "skip"
+    exclude_paced: bool | None = None
+    beatgan_before: int = 140
+    beatgan_after: int = 180
+    kachuee_fs: int = 125
+    kachuee_window_s: float = 10.0
+    kachuee_length: int = 187
+    resample_length: int | None = None
+    cache: bool = True
+    cache_dir: str | None = None
+
+
+@dataclass
+class UCRConfig(DataConfig):
+    """UCR-archive .tsv files (label in column 0) in data.root."""
+
+    name: str = "ucr"
+    dataset: str | None = None
+    normalize: str = "none"
+
+
+@dataclass
+class CSVConfig(DataConfig):
+    """One window per row of data.root (a .csv file); optional label column."""
+
+    name: str = "csv"
+    label_column: int | None = None
+    header: bool = False
+    delimiter: str = ","
+    normalize: str = "none"
+
+
+@dataclass
+class NPYConfig(DataConfig):
+    """Windows (n, length) or (n, channels, length) in data.root (a .npy file)."""
+
+    name: str = "npy"
+    labels: str | None = None
+    normalize: str = "none"
+
+
+@dataclass
+class DigitsConfig(DataConfig):
+    """scikit-learn's 8x8 digits; data.normal_classes names the normal digit(s)."""
+
+    name: str = "digits"
+    normalize: str = "minmax"
 
 
 # ---------------------------------------------------------------------------------------- model
@@ -69,10 +135,73 @@ class ModelConfig:
 
 
 @dataclass
-class WGANGPConfig(ModelConfig):
+class GANConfig(ModelConfig):
+    """GAN family: `loss` is bce (non-saturating), wasserstein (weight clipping) or wgan_gp."""
+
+    name: str = "gan"
+    loss: str = "bce"
+    n_critic: int = 1
+    gp_weight: float = 10.0
+    clip_value: float = 0.01
+
+
+@dataclass
+class WGANConfig(GANConfig):
+    name: str = "wgan"
+    loss: str = "wasserstein"
+    n_critic: int = 5
+
+
+@dataclass
+class WGANGPConfig(GANConfig):
     name: str = "wgan_gp"
+    loss: str = "wgan_gp"
     n_critic: int = 5
     gp_weight: float = 10.0
+
+
+@dataclass
+class FAnoGANConfig(WGANGPConfig):
+    """WGAN-GP for the first `gan_fraction` of training batches, then the izif encoder."""
+
+    name: str = "fanogan"
+    gan_fraction: float = 0.7
+    kappa: float = 1.0
+    lr_e: float = 1e-3
+
+
+@dataclass
+class BiGANConfig(ModelConfig):
+    name: str = "bigan"
+    d_hidden: int = 128
+    d_dropout: float = 0.2
+
+
+@dataclass
+class ALADConfig(BiGANConfig):
+    name: str = "alad"
+
+
+@dataclass
+class GANomalyConfig(ModelConfig):
+    name: str = "ganomaly"
+    w_adv: float = 1.0
+    w_con: float = 50.0
+    w_enc: float = 1.0
+
+
+@dataclass
+class BeatGANConfig(ModelConfig):
+    name: str = "beatgan"
+    w_adv: float = 1.0
+
+
+@dataclass
+class BetaVAEGANConfig(ModelConfig):
+    name: str = "beta_vaegan"
+    beta: float = 1.0
+    kl_warmup: float = 0.3
+    w_adv: float = 0.01
 
 
 # ------------------------------------------------------------------------------------ inversion
@@ -92,6 +221,39 @@ class InversionConfig:
     restriction: str = "none"
     chi_weight: float = 0.0
     seed: int = 0
+    # optimiser on z (torch.optim): adam | sgd | rmsprop; momentum for sgd/rmsprop
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    # learning-rate schedule over the n_max steps: constant | cosine | exponential (lr * gamma^t)
+    lr_schedule: str = "constant"
+    lr_gamma: float = 0.98
+    # restriction=clamp: every |z_i| <= truncation (the truncated prior region)
+    truncation: float = 2.0
+    # data-driven eps (ganad_cli.inversion.run.calibrate_eps): eps = this quantile of the
+    # dissimilarities of validation normals at `eps_reference` (start: the initial z; search: after
+    # a full n_max search); null = use eps as given. Never looks at test data.
+    eps_quantile: float | None = None
+    eps_reference: str = "start"
+    eps_calibration_n: int = 512
+    # null = wherever the model is; cpu | cuda moves the model before inverting
+    device: str | None = None
+
+
+@dataclass
+class BenchConfig:
+    """`ganad bench`: timing grid over inversion x eps x n_max x batch on n test samples."""
+
+    name: str = MISSING
+    n: int = 256
+    inversions: list[str] = field(default_factory=lambda: ["anogan", "encoder"])
+    eps: list[float] = field(default_factory=lambda: [0.005, 0.05])
+    n_max: list[int] = field(default_factory=lambda: [100, 500, 1000])
+    batch: list[int] = field(default_factory=lambda: [1, 64, 512])
+    min_timings: int = 3
+    warmup_steps: int = 5
+    # extra inversion keys applied on top of the run's own inversion settings (lr, similarity, ...)
+    inversion: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
 
 
 # ---------------------------------------------------------------------------- score, threshold
@@ -106,6 +268,17 @@ class ScoreConfig:
     grid_step: float = 0.05
     objective: str = "auroc"
     standardize: bool = True
+    # rbf residual: 1 - exp(-mean((x - x_hat)^2) / (2 bandwidth^2))
+    rbf_bandwidth: float = 1.0
+    # feature_matching layer: -1 = the features the discriminator returns, k >= 0 = output of
+    # its k-th conv/linear/recurrent layer (scoring.components.feature_layers)
+    feature_layer: int = -1
+    # discriminator centring on validation normals (f-AnoGAN): none, mean (shift), abs (|d - mean|)
+    discriminator_center: str = "none"
+    # combine=svm: SVC(C, gamma) with validation labels, OneClassSVM(nu, gamma) without
+    svm_c: float = 1.0
+    svm_nu: float = 0.1
+    svm_gamma: Any = "scale"
 
 
 @dataclass
@@ -137,13 +310,37 @@ class TrainerConfig:
 class LoggerConfig:
     name: str = MISSING
     project: str = "ganad"
+    # wandb: offline unless the user has credentials and sets mode=online
     mode: str = "offline"
+    # wandb group: every multirun job is its own run, grouped by sweep folder
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 SCHEMAS: dict[str, dict[str, type]] = {
-    "data": {"base": DataConfig, "synthetic_ecg": SyntheticECGConfig},
-    "model": {"base": ModelConfig, "wgan_gp": WGANGPConfig},
+    "data": {
+        "base": DataConfig,
+        "synthetic_ecg": SyntheticECGConfig,
+        "mitbih": MitbihConfig,
+        "ucr": UCRConfig,
+        "csv": CSVConfig,
+        "npy": NPYConfig,
+        "digits": DigitsConfig,
+    },
+    "model": {
+        "base": ModelConfig,
+        "gan": GANConfig,
+        "wgan": WGANConfig,
+        "wgan_gp": WGANGPConfig,
+        "fanogan": FAnoGANConfig,
+        "bigan": BiGANConfig,
+        "alad": ALADConfig,
+        "ganomaly": GANomalyConfig,
+        "beatgan": BeatGANConfig,
+        "beta_vaegan": BetaVAEGANConfig,
+    },
     "inversion": {"base": InversionConfig},
+    "bench": {"base": BenchConfig},
     "score": {"base": ScoreConfig},
     "threshold": {"base": ThresholdConfig},
     "trainer": {"base": TrainerConfig},
@@ -170,6 +367,31 @@ def _check(ok: bool, key: str, expected: str, value: Any) -> None:
         raise GanadInputError(f"config key '{key}' must be {expected}, got {value!r}")
 
 
+BACKBONES = ("conv1d", "mlp", "lstm", "conv2d")
+PRIORS = ("normal", "uniform", "truncated_normal")
+GAN_LOSSES = ("bce", "wasserstein", "wgan_gp")
+
+
+def _check_model(m: DictConfig) -> None:
+    """Model-specific ranges (model zoo)."""
+    _check(m.backbone in BACKBONES, "model.backbone", f"one of {BACKBONES}", m.backbone)
+    _check(m.prior in PRIORS, "model.prior", f"one of {PRIORS}", m.prior)
+    _check(m.base_channels >= 1, "model.base_channels", ">= 1", m.base_channels)
+    if "loss" in m:
+        _check(m.loss in GAN_LOSSES, "model.loss", f"one of {GAN_LOSSES}", m.loss)
+    if "clip_value" in m:
+        _check(m.clip_value > 0, "model.clip_value", "> 0", m.clip_value)
+    if "gan_fraction" in m:
+        _check(0.0 < m.gan_fraction < 1.0, "model.gan_fraction", "in (0, 1)", m.gan_fraction)
+    if "kl_warmup" in m:
+        _check(0.0 <= m.kl_warmup <= 1.0, "model.kl_warmup", "in [0, 1]", m.kl_warmup)
+    for key in ("gp_weight", "kappa", "beta", "w_adv", "w_con", "w_enc", "lr_e"):
+        if key in m:
+            _check(m[key] >= 0, f"model.{key}", ">= 0", m[key])
+    if "d_dropout" in m:
+        _check(0.0 <= m.d_dropout < 1.0, "model.d_dropout", "in [0, 1)", m.d_dropout)
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Range checks that types cannot express. Raises GanadInputError naming the key."""
     d, m, inv, th, sc = cfg.data, cfg.model, cfg.inversion, cfg.threshold, cfg.score
@@ -185,10 +407,21 @@ def validate_config(cfg: DictConfig) -> None:
         d.val_anomaly_fraction,
     )
     _check(len(d.normal_classes) >= 1, "data.normal_classes", "a non-empty list", d.normal_classes)
+    data_splits = ("intra_patient", "ecgan", "inter_patient")
+    _check(d.split in data_splits, "data.split", f"one of {data_splits}", d.split)
+    _check(0.0 < d.train_fraction < 1.0, "data.train_fraction", "in (0, 1)", d.train_fraction)
+    if d.name == "mitbih":
+        _check(
+            d.preprocess in ("beatgan", "kachuee"),
+            "data.preprocess",
+            "one of ('beatgan', 'kachuee')",
+            d.preprocess,
+        )
     _check(m.latent_dim >= 1, "model.latent_dim", ">= 1", m.latent_dim)
     _check(m.lr_g > 0 and m.lr_d > 0, "model.lr_g/lr_d", "> 0", (m.lr_g, m.lr_d))
     if "n_critic" in m:
         _check(m.n_critic >= 1, "model.n_critic", ">= 1", m.n_critic)
+    _check_model(m)
     _check(inv.eps > 0, "inversion.eps", "> 0", inv.eps)
     _check(inv.n_max >= 1, "inversion.n_max", ">= 1", inv.n_max)
     _check(inv.batch_size >= 1, "inversion.batch_size", ">= 1", inv.batch_size)
@@ -200,18 +433,99 @@ def validate_config(cfg: DictConfig) -> None:
         f"one of {SIMILARITIES}",
         inv.similarity,
     )
-    _check(th.name in THRESHOLDS, "threshold.name", f"one of {THRESHOLDS}", th.name)
-    _check(th.beta > 0, "threshold.beta", "> 0", th.beta)
-    _check(0.0 < th.quantile < 1.0, "threshold.quantile", "in (0, 1)", th.quantile)
-    if th.name == "fixed":
-        _check(th.value is not None, "threshold.value", "a number for threshold=fixed", th.value)
-    _check(sc.objective in OBJECTIVES, "score.objective", f"one of {OBJECTIVES}", sc.objective)
-    _check(0.0 < sc.grid_step <= 1.0, "score.grid_step", "in (0, 1]", sc.grid_step)
+    validate_inversion(inv)
+    validate_scoring(sc, th)
     _check(
         cfg.trainer.max_epochs >= 1 or cfg.trainer.max_steps > 0,
         "trainer.max_epochs",
         ">= 1",
         cfg.trainer.max_epochs,
+    )
+
+
+def validate_inversion(inv: DictConfig) -> None:
+    """Range checks of the inversion node beyond those in validate_config."""
+    from ganad_cli.inversion.anogan import LR_SCHEDULES, OPTIMIZERS, RESTRICTIONS
+
+    # runs trained before a field existed lack it: check the schema default then
+    inv = OmegaConf.merge(OmegaConf.structured(InversionConfig), inv)
+
+    names = ("anogan", "encoder", "encoder_then_anogan")
+    _check(inv.name in names, "inversion.name", f"one of {names}", inv.name)
+    _check(inv.init in ("prior", "encoder"), "inversion.init", "prior or encoder", inv.init)
+    opts = tuple(OPTIMIZERS)
+    _check(inv.optimizer in opts, "inversion.optimizer", f"one of {opts}", inv.optimizer)
+    _check(inv.momentum >= 0, "inversion.momentum", ">= 0", inv.momentum)
+    _check(
+        inv.lr_schedule in LR_SCHEDULES,
+        "inversion.lr_schedule",
+        f"one of {LR_SCHEDULES}",
+        inv.lr_schedule,
+    )
+    _check(0 < inv.lr_gamma <= 1, "inversion.lr_gamma", "in (0, 1]", inv.lr_gamma)
+    _check(
+        inv.restriction in RESTRICTIONS,
+        "inversion.restriction",
+        f"one of {RESTRICTIONS}",
+        inv.restriction,
+    )
+    _check(inv.truncation > 0, "inversion.truncation", "> 0", inv.truncation)
+    _check(inv.chi_weight >= 0, "inversion.chi_weight", ">= 0", inv.chi_weight)
+    _check(inv.rbf_bandwidth > 0, "inversion.rbf_bandwidth", "> 0", inv.rbf_bandwidth)
+    q = inv.eps_quantile
+    _check(q is None or 0 < q < 1, "inversion.eps_quantile", "null or in (0, 1)", q)
+    refs = ("start", "search")
+    ref, n_cal = inv.eps_reference, inv.eps_calibration_n
+    _check(ref in refs, "inversion.eps_reference", f"one of {refs}", ref)
+    _check(n_cal >= 1, "inversion.eps_calibration_n", ">= 1", n_cal)
+    devices = (None, "cpu", "cuda")
+    _check(inv.device in devices, "inversion.device", "null, cpu or cuda", inv.device)
+
+
+def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
+    """Range checks of the score and threshold nodes (also used by `ganad evaluate`)."""
+    from ganad_cli.scoring.combine import CENTERINGS, COMBINES
+    from ganad_cli.scoring.components import COMPONENTS, RESIDUAL_NORMS
+
+    _check(th.name in THRESHOLDS, "threshold.name", f"one of {THRESHOLDS}", th.name)
+    _check(th.beta > 0, "threshold.beta", "> 0", th.beta)
+    _check(0.0 < th.quantile < 1.0, "threshold.quantile", "in (0, 1)", th.quantile)
+    if th.name == "fixed":
+        _check(th.value is not None, "threshold.value", "a number for threshold=fixed", th.value)
+    comps = list(sc.components)
+    _check(
+        len(comps) >= 1 and set(comps) <= set(COMPONENTS) and len(set(comps)) == len(comps),
+        "score.components",
+        f"a non-empty list of distinct names from {COMPONENTS}",
+        comps,
+    )
+    _check(sc.combine in COMBINES, "score.combine", f"one of {COMBINES}", sc.combine)
+    if sc.combine == "single":
+        _check(len(comps) == 1, "score.components", "one component for combine=single", comps)
+    _check(sc.objective in OBJECTIVES, "score.objective", f"one of {OBJECTIVES}", sc.objective)
+    _check(0.0 < sc.grid_step <= 1.0, "score.grid_step", "in (0, 1]", sc.grid_step)
+    _check(
+        sc.residual_norm in RESIDUAL_NORMS,
+        "score.residual_norm",
+        f"one of {RESIDUAL_NORMS}",
+        sc.residual_norm,
+    )
+    _check(sc.rbf_bandwidth > 0, "score.rbf_bandwidth", "> 0", sc.rbf_bandwidth)
+    _check(sc.feature_layer >= -1, "score.feature_layer", ">= -1", sc.feature_layer)
+    _check(
+        sc.discriminator_center in CENTERINGS,
+        "score.discriminator_center",
+        f"one of {CENTERINGS}",
+        sc.discriminator_center,
+    )
+    _check(sc.svm_c > 0, "score.svm_c", "> 0", sc.svm_c)
+    _check(0.0 < sc.svm_nu <= 1.0, "score.svm_nu", "in (0, 1]", sc.svm_nu)
+    g = sc.svm_gamma
+    _check(
+        g in ("scale", "auto") or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0),
+        "score.svm_gamma",
+        "'scale', 'auto' or a number > 0",
+        g,
     )
 
 

@@ -90,14 +90,25 @@ class Detector:
                 f"detector file {path} has format version {blob.get('format_version')}; this "
                 f"ganad ({__version__}) reads version {FORMAT_VERSION}"
             )
-        model = build_model(blob["model_cfg"], tuple(blob["shape"]))
-        model.load_state_dict(blob["state_dict"])
-        model.eval()
-        return cls(
-            model,
-            blob["inversion"],
-            blob["score_cfg"],
-            FittedScore(**blob["score"]),
-            float(blob["threshold"]),
-            blob["data"],
-        )
+        try:
+            model = build_model(blob["model_cfg"], tuple(blob["shape"]))
+            model.load_state_dict(blob["state_dict"])
+            model.eval()
+            return cls(
+                model,
+                blob["inversion"],
+                blob["score_cfg"],
+                FittedScore.from_dict(blob["score"]),
+                float(blob["threshold"]),
+                blob["data"],
+            )
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise GanadInputError(
+                f"detector file {path} is incomplete or does not match its model "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            ) from exc
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(channels, length) the detector expects."""
+        return int(self.model.channels), int(self.model.length)

@@ -36,19 +36,21 @@ def quiet_mode(cfg: DictConfig) -> bool:
     return bool(cfg.get("quiet", False)) or os.environ.get("CI", "").lower() in ("1", "true")
 
 
+class SaveOnInterrupt(pl.Callback):
+    """Save a checkpoint when the user presses Ctrl-C (Lightning then stops gracefully)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            trainer.save_checkpoint(str(self.path))
+
+
 def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
     from pytorch_lightning.callbacks import ModelCheckpoint
 
     t = cfg.trainer
-    logger: object = False
-    if cfg.logger.name == "csv":
-        logger = pl.loggers.CSVLogger(save_dir=str(run_dir), name="logs", version="")
-    elif cfg.logger.name == "tensorboard":
-        logger = pl.loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
-    elif cfg.logger.name == "wandb":
-        logger = pl.loggers.WandbLogger(
-            project=cfg.logger.project, save_dir=str(run_dir), offline=cfg.logger.mode != "online"
-        )
     checkpoint = ModelCheckpoint(
         dirpath=str(run_dir / "checkpoints"),
         filename="epoch{epoch:03d}",
@@ -56,6 +58,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
         save_last=True,
         save_top_k=1,
     )
+    # Ctrl-C mid-epoch keeps its state in interrupted.ckpt; last.ckpt stays the last whole epoch.
+    on_interrupt = SaveOnInterrupt(run_dir / "checkpoints" / "interrupted.ckpt")
     quiet = quiet_mode(cfg)
     kwargs = dict(
         accelerator=t.accelerator,
@@ -66,8 +70,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
         max_steps=t.max_steps,
         log_every_n_steps=t.log_every_n_steps,
         deterministic=t.deterministic,
-        logger=logger,
-        callbacks=[checkpoint],
+        logger=build_logger(cfg, run_dir),
+        callbacks=[checkpoint, on_interrupt],
         default_root_dir=str(run_dir),
         enable_progress_bar=t.enable_progress_bar and not quiet,
         enable_model_summary=not quiet,
@@ -75,6 +79,62 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
     if t.limit_train_batches is not None:
         kwargs["limit_train_batches"] = t.limit_train_batches
     return pl.Trainer(**kwargs)
+
+
+def build_logger(cfg: DictConfig, run_dir: Path):
+    name = cfg.logger.name
+    if name == "csv":
+        return pl.loggers.CSVLogger(save_dir=str(run_dir), name="logs", version="")
+    if name == "tensorboard":
+        return pl.loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
+    if name == "wandb":
+        from hydra.core.hydra_config import HydraConfig
+
+        group = cfg.logger.group
+        job = run_dir.name
+        if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
+            group = group or Path(HydraConfig.get().sweep.dir).name
+            job = f"{group}-{HydraConfig.get().job.num}"
+        return pl.loggers.WandbLogger(
+            project=cfg.logger.project,
+            save_dir=str(run_dir),
+            name=job,
+            group=group,
+            tags=list(cfg.logger.tags),
+            offline=cfg.logger.mode != "online",
+            config=to_plain(cfg),
+            log_model=False,
+        )
+    return False
+
+
+def log_results(trainer: pl.Trainer, metrics: dict, run_dir: Path) -> None:
+    """Final metrics (and, for wandb, plots and the detector) to every configured logger."""
+    flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "objective"}
+    for logger in trainer.loggers:
+        logger.log_metrics(flat, step=trainer.global_step)
+        logger.save()
+        if isinstance(logger, pl.loggers.WandbLogger):
+            import wandb
+
+            images = sorted((run_dir / "plots").glob("*.png"))
+            if images:
+                logger.log_image("plots", [str(p) for p in images])
+            artifact = wandb.Artifact(f"detector-{logger.experiment.id}", type="model")
+            artifact.add_file(str(run_dir / "detector.pt"))
+            logger.experiment.log_artifact(artifact)
+            logger.experiment.finish()
+
+
+def completed_epochs(trainer: pl.Trainer, run_dir: Path) -> tuple[int, int]:
+    """(epochs, global steps). Forked DDP workers train; the main process reads their last.ckpt."""
+    if trainer.current_epoch > 0:
+        return trainer.current_epoch, trainer.global_step
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        return int(ckpt["epoch"]) + 1, int(ckpt["global_step"])
+    return 0, 0
 
 
 def hardware() -> dict:
@@ -198,9 +258,19 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     model = build_model(cfg.model, splits.train.shape)
     trainer = build_trainer(cfg, run_dir)
     datamodule = WindowDataModule(splits, cfg.data.batch_size, cfg.data.num_workers, cfg.seed)
+    ckpt_path = None
+    if cfg.get("resume"):
+        ckpt_path = str(Path(cfg.resume) / "checkpoints" / "last.ckpt")
+        log.info("resuming from %s", ckpt_path)
     t0 = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     train_seconds = time.perf_counter() - t0
+    if trainer.interrupted:
+        raise KeyboardInterrupt(
+            f"training interrupted at epoch {trainer.current_epoch}; checkpoints in "
+            f"{run_dir / 'checkpoints'}; continue with: ganad train resume={run_dir}"
+        )
+    epochs, steps = completed_epochs(trainer, run_dir)
     model.eval()
     if cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available():
         model.to("cuda")
@@ -212,14 +282,16 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     metrics = evaluate_into(detector, splits, val_res, run_dir, cfg)
     runtime = {
         "train_seconds": train_seconds,
-        "epochs": trainer.current_epoch,
-        "global_steps": trainer.global_step,
+        "epochs": epochs,
+        "global_steps": steps,
         **metrics.pop("runtime"),
         "hardware": hardware(),
     }
     metrics["objective"] = metrics.get(cfg.optimized_metric)
+    runtime["resumed_from"] = ckpt_path
     atomic_write_json(run_dir / "runtime.json", runtime)
     atomic_write_json(run_dir / "metrics.json", metrics)
+    log_results(trainer, metrics, run_dir)
     log.info(
         "test auroc %.4f auprc %.4f f1 %.4f mcc %.4f (tau %.4f, lambda %s)",
         metrics["test/auroc"],

@@ -13,13 +13,15 @@ class Samples:
 
     x: float32 (n, channels, length); cls: class name per sample (e.g. AAMI 'N', 'V');
     group: source of each sample (record, patient, file) for patient-wise splits;
-    label: 1 = anomalous, 0 = normal (set by the split from `normal_classes`).
+    label: 1 = anomalous, 0 = normal (set by the split from `normal_classes`);
+    image_shape: (height, width) when each window is a row-major image (height*width == length).
     """
 
     x: np.ndarray
     cls: np.ndarray
     group: np.ndarray
     label: np.ndarray | None = None
+    image_shape: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.x)
@@ -27,6 +29,8 @@ class Samples:
             raise ValueError(f"x must be (n, channels, length), got shape {self.x.shape}")
         if len(self.cls) != n or len(self.group) != n:
             raise ValueError("x, cls and group must have the same length")
+        if self.image_shape is not None and int(np.prod(self.image_shape)) != self.x.shape[2]:
+            raise ValueError(f"image_shape {self.image_shape} != length {self.x.shape[2]}")
 
     def __len__(self) -> int:
         return len(self.x)
@@ -37,6 +41,7 @@ class Samples:
             cls=self.cls[idx],
             group=self.group[idx],
             label=None if self.label is None else self.label[idx],
+            image_shape=self.image_shape,
         )
 
     @property

@@ -1,13 +1,26 @@
-"""One split/contamination logic for every data set (intra-patient, beat-wise folds).
+"""One split/contamination logic for every data set.
 
-Normals are shuffled (seeded) into `folds` folds; fold `fold` is the test fold, the rest is
-training, and `val_fraction` of the training normals become validation. Anomalies never enter
-training except through contamination: `contamination` (Lambda) is the fraction of all anomalies
-moved into the training set. Of the remaining anomalies, `val_anomaly_fraction` go to validation
-(so score weights and tau can use labels there), the rest to test.
+`data.split`:
+- intra_patient (beat-wise, BeatGAN): normals are shuffled (seeded) into `folds` folds; fold `fold`
+  is the test fold, the rest is training, and `val_fraction` of the training normals become
+  validation. Of the anomalies not used for contamination, `val_anomaly_fraction` go to
+  validation (so score weights and tau can use labels there), the rest to test.
+- ecgan (emundo/ecgan "normal only" split): `train_fraction` (0.85) of the normals form
+  train+validation, the other 15 % are test; train+validation normals are cut into `folds` folds
+  and fold `fold` is validation. Anomalies are shared between validation and test in proportion
+  to their normal counts (so validation holds labelled anomalies by construction).
+- inter_patient: whole groups (records/patients) per split, never one group in two splits. Test
+  groups are `test_groups` (MIT-BIH: de Chazal DS2) or, when unset, seeded group folds; the train
+  groups (DS1) are divided group-wise into training and `val_fraction` validation groups.
+
+Contamination (Lambda = `contamination`): that fraction of the anomalies eligible for training (all
+anomalies; inter_patient: those in training groups) is moved into the training set, which the GAN
+treats as normal. The true labels stay in `Splits.train.label`; `info` records the counts.
 """
 
 from __future__ import annotations
+
+from math import ceil
 
 import numpy as np
 from omegaconf import DictConfig
@@ -15,53 +28,151 @@ from omegaconf import DictConfig
 from ganad_cli.data.base import Samples, Splits
 from ganad_cli.errors import GanadInputError
 
+SPLITS = ("intra_patient", "ecgan", "inter_patient")
+
 
 def assign_labels(samples: Samples, normal_classes: list[str]) -> Samples:
     present = set(np.unique(samples.cls).tolist())
+    normal_classes = [str(c) for c in normal_classes]
     if not present & set(normal_classes):
         raise GanadInputError(
             f"config key 'data.normal_classes' = {list(normal_classes)} names no class present "
             f"in the data; classes present: {sorted(present)}"
         )
-    samples.label = (~np.isin(samples.cls, list(normal_classes))).astype(np.int64)
+    samples.label = (~np.isin(samples.cls, normal_classes)).astype(np.int64)
     return samples
 
 
-def make_splits(samples: Samples, cfg: DictConfig) -> Splits:
-    samples = assign_labels(samples, list(cfg.normal_classes))
-    rng = np.random.default_rng(cfg.seed)
+def _contaminate(anomaly_idx: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(moved into training, rest) from already shuffled anomaly indices."""
+    n = round(len(anomaly_idx) * fraction)
+    return anomaly_idx[:n], anomaly_idx[n:]
+
+
+def _intra_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple:
     normal_idx = rng.permutation(np.flatnonzero(samples.label == 0))
     anomaly_idx = rng.permutation(np.flatnonzero(samples.label == 1))
-
     folds = np.array_split(normal_idx, cfg.folds)
     test_normal = folds[cfg.fold]
     rest = np.concatenate([f for i, f in enumerate(folds) if i != cfg.fold])
     n_val = max(1, round(len(rest) * cfg.val_fraction))
     val_normal, train_normal = rest[:n_val], rest[n_val:]
 
-    n_contam = round(len(anomaly_idx) * cfg.contamination)
-    contam, anomaly_rest = anomaly_idx[:n_contam], anomaly_idx[n_contam:]
+    contam, anomaly_rest = _contaminate(anomaly_idx, cfg.contamination)
     n_val_anom = round(len(anomaly_rest) * cfg.val_anomaly_fraction)
     val_anom, test_anom = anomaly_rest[:n_val_anom], anomaly_rest[n_val_anom:]
+    val, test = [val_normal, val_anom], [test_normal, test_anom]
+    return train_normal, contam, len(anomaly_idx), val, test, {}
 
-    train_idx = np.sort(np.concatenate([train_normal, contam]))
-    val_idx = np.sort(np.concatenate([val_normal, val_anom]))
-    test_idx = np.sort(np.concatenate([test_normal, test_anom]))
+
+def _ecgan(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple:
+    normal_idx = rng.permutation(np.flatnonzero(samples.label == 0))
+    anomaly_idx = rng.permutation(np.flatnonzero(samples.label == 1))
+    n_tv = ceil(len(normal_idx) * cfg.train_fraction)
+    train_val, test_normal = normal_idx[:n_tv], normal_idx[n_tv:]
+    folds = np.array_split(train_val, cfg.folds)
+    val_normal = folds[cfg.fold]
+    train_normal = np.concatenate([f for i, f in enumerate(folds) if i != cfg.fold])
+
+    contam, anomaly_rest = _contaminate(anomaly_idx, cfg.contamination)
+    share = len(test_normal) / max(1, len(test_normal) + len(val_normal))
+    n_test_anom = ceil(len(anomaly_rest) * share)
+    test_anom, val_anom = anomaly_rest[:n_test_anom], anomaly_rest[n_test_anom:]
+    info = {"train_fraction": float(cfg.train_fraction)}
+    val, test = [val_normal, val_anom], [test_normal, test_anom]
+    return train_normal, contam, len(anomaly_idx), val, test, info
+
+
+def _inter_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple:
+    present = sorted(np.unique(samples.group).tolist())
+    if cfg.get("train_groups") and cfg.get("test_groups"):
+        train_g = [g for g in map(str, cfg.train_groups) if g in present]
+        test_g = [g for g in map(str, cfg.test_groups) if g in present]
+        both = sorted(set(train_g) & set(test_g))
+        if both:
+            raise GanadInputError(
+                f"config keys 'data.train_groups' and 'data.test_groups' share {both}; "
+                "expected disjoint groups"
+            )
+    else:
+        if len(present) < 3:
+            raise GanadInputError(
+                f"data.split=inter_patient needs at least 3 groups (records/patients); the data "
+                f"has {present}"
+            )
+        folds = np.array_split(rng.permutation(present), min(cfg.folds, len(present)))
+        test_g = sorted(folds[cfg.fold % len(folds)].tolist())
+        train_g = [g for g in present if g not in test_g]
+    if len(train_g) < 2 or not test_g:
+        raise GanadInputError(
+            f"data.split=inter_patient needs >= 2 training groups and >= 1 test group among the "
+            f"groups present {present}; got train {train_g}, test {test_g} "
+            "(check data.records, data.train_groups, data.test_groups)"
+        )
+    shuffled = rng.permutation(train_g)
+    n_val_g = min(len(train_g) - 1, max(1, round(len(train_g) * cfg.val_fraction)))
+    val_g, fit_g = sorted(shuffled[:n_val_g].tolist()), sorted(shuffled[n_val_g:].tolist())
+
+    in_fit, in_val = np.isin(samples.group, fit_g), np.isin(samples.group, val_g)
+    normal, anomalous = samples.label == 0, samples.label == 1
+    train_normal = np.flatnonzero(in_fit & normal)
+    eligible = rng.permutation(np.flatnonzero(in_fit & anomalous))
+    contam, _unused = _contaminate(eligible, cfg.contamination)
+    val_anom_all = rng.permutation(np.flatnonzero(in_val & anomalous))
+    val_anom = val_anom_all[: round(len(val_anom_all) * cfg.val_anomaly_fraction)]
+    test_idx = np.flatnonzero(np.isin(samples.group, test_g))
+    info = {
+        "groups": {"train": fit_g, "val": val_g, "test": sorted(test_g)},
+        "unused_groups": sorted(set(present) - set(train_g) - set(test_g)),
+    }
+    val = [np.flatnonzero(in_val & normal), val_anom]
+    return train_normal, contam, len(eligible), val, [test_idx], info
+
+
+def _class_counts(s: Samples) -> dict[str, int]:
+    names, counts = np.unique(s.cls, return_counts=True)
+    return {str(n): int(c) for n, c in zip(names, counts)}
+
+
+def make_splits(samples: Samples, cfg: DictConfig) -> Splits:
+    split = cfg.get("split", "intra_patient")
+    if split not in SPLITS:
+        raise GanadInputError(
+            f"config key 'data.split' must be one of {list(SPLITS)}, got {split!r}"
+        )
+    samples = assign_labels(samples, list(cfg.normal_classes))
+    rng = np.random.default_rng(cfg.seed)
+    fn = {"intra_patient": _intra_patient, "ecgan": _ecgan, "inter_patient": _inter_patient}[split]
+    train_normal, contam, n_eligible, val_parts, test_parts, extra = fn(samples, cfg, rng)
+
+    train_idx = np.sort(np.concatenate([train_normal, contam]).astype(np.int64))
+    val_idx = np.sort(np.concatenate(val_parts).astype(np.int64))
+    test_idx = np.sort(np.concatenate(test_parts).astype(np.int64))
     splits = Splits(
         train=samples.subset(train_idx),
         val=samples.subset(val_idx),
         test=samples.subset(test_idx),
         info={
-            "split": "intra_patient",
+            "split": split,
             "fold": int(cfg.fold),
             "folds": int(cfg.folds),
+            "seed": int(cfg.seed),
             "contamination": float(cfg.contamination),
-            "train_contaminated": int(n_contam),
+            "train_contaminated": len(contam),
+            "train_anomaly_eligible": int(n_eligible),
+            "train_anomaly_share": len(contam) / max(1, len(train_idx)),
             "n_train": len(train_idx),
             "n_val": len(val_idx),
             "n_test": len(test_idx),
+            **extra,
         },
     )
+    splits.info["class_counts"] = {
+        name: _class_counts(s)
+        for name, s in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+    }
+    if samples.image_shape is not None:
+        splits.info["image_shape"] = list(samples.image_shape)
     check_splits(splits, cfg)
     return splits
 
@@ -71,6 +182,10 @@ def check_splits(splits: Splits, cfg: DictConfig) -> None:
         raise GanadInputError(
             f"config key 'data.batch_size' = {cfg.batch_size} exceeds the {len(splits.train)} "
             "training samples; expected a batch size no larger than the training set"
+        )
+    if len(splits.val) == 0:
+        raise GanadInputError(
+            "the validation split is empty; check data.val_fraction and data.max_samples"
         )
     if len(splits.test) == 0 or splits.test.label.sum() == 0 or splits.test.label.min() == 1:
         raise GanadInputError(

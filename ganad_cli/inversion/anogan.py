@@ -1,11 +1,15 @@
 """AnoGAN latent search with per-sample stopping, run as one shrinking batch.
 
 Each sample stops on its own when its dissimilarity drops below eps (or after n_max updates).
-Stopped samples leave the computation: the generator only runs on the active rows, so a batch
-costs what its slowest samples need. Adam is element-wise and every row starts at the same
-optimiser step, so each sample follows exactly the path it would follow alone (batch size 1);
-rows that stopped are restored after each step so momentum cannot move them.
+Stopped samples leave the computation: the latent tensor, its gradient and the optimiser state
+are cut down to the rows still searching, so the generator only runs on the active rows and a
+batch costs what its slowest samples need. The loss is a sum of per-row terms and the offered
+optimisers (Adam, SGD, RMSprop) act element-wise, and every row starts at the same optimiser step
+and learning rate, so each sample follows exactly the path it would follow alone (batch size 1).
 The generator is frozen (eval mode, no weight gradients) during the search.
+
+Restarts (Deecke et al.): the K starts of a sample are searched side by side as K rows of the same
+batch, and the start that ends with the lowest dissimilarity is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ import torch
 
 from ganad_cli.models.base import GanadModule
 
-TRUNCATION = 2.0  # |z_i| bound of the truncated region for restriction=clamp
+TRUNCATION = 2.0  # default |z_i| bound of the truncated region for restriction=clamp
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+LR_SCHEDULES = ("constant", "cosine", "exponential")
+RESTRICTIONS = ("none", "clamp", "chi")
 
 
 @dataclass
@@ -70,6 +81,39 @@ def frozen(module: torch.nn.Module):
         module.train(was_training)
 
 
+def _make_optimizer(kind: str, z: torch.Tensor, lr: float, momentum: float):
+    if kind not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {kind!r}; expected one of {tuple(OPTIMIZERS)}")
+    if kind == "adam":
+        return torch.optim.Adam([z], lr=lr)
+    return OPTIMIZERS[kind]([z], lr=lr, momentum=momentum)
+
+
+def _make_schedule(kind: str, opt: torch.optim.Optimizer, n_max: int, gamma: float):
+    if kind == "constant":
+        return None
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(n_max, 1))
+    if kind == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
+    raise ValueError(f"unknown lr_schedule {kind!r}; expected one of {LR_SCHEDULES}")
+
+
+def _shrink(opt: torch.optim.Optimizer, z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Replace the optimised leaf by its `keep` rows; slice its gradient and per-row state."""
+    new = z.detach()[keep].clone().requires_grad_(True)
+    if z.grad is not None:
+        new.grad = z.grad[keep].clone()
+    state = opt.state.pop(z, {})
+    n = len(z)
+    opt.state[new] = {
+        k: (v[keep].clone() if torch.is_tensor(v) and v.dim() >= 1 and len(v) == n else v)
+        for k, v in state.items()
+    }
+    opt.param_groups[0]["params"] = [new]
+    return new
+
+
 def _search_chunk(
     model: GanadModule,
     x: torch.Tensor,
@@ -83,47 +127,69 @@ def _search_chunk(
     restriction: str,
     chi_weight: float,
     lr_schedule: str = "constant",
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    lr_gamma: float = 0.98,
+    truncation: float = TRUNCATION,
 ) -> InversionResult:
     n = len(x)
-    z = z0.clone().detach().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
-    sched = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_max)
-        if lr_schedule == "cosine"
-        else None
-    )
-    active = torch.ones(n, dtype=torch.bool, device=x.device)
-    steps = torch.zeros(n, dtype=torch.long, device=x.device)
+    device = x.device
+    z_out = z0.detach().clone()
+    if restriction == "clamp":
+        z_out.clamp_(-truncation, truncation)
+    x_hat_out = torch.empty_like(x)
+    steps = torch.full((n,), n_max, dtype=torch.long, device=device)
+    final = torch.empty(n, dtype=x.dtype, device=device)
+    converged = torch.zeros(n, dtype=torch.bool, device=device)
+
+    rows = torch.arange(n, device=device)  # original index of each active row
+    z = z_out.clone().requires_grad_(True)
+    xa = x
+    opt = _make_optimizer(optimizer, z, lr, momentum)
+    sched = _make_schedule(lr_schedule, opt, n_max, lr_gamma)
     mode = model.latent_mode_norm()
-    for _ in range(n_max):
-        idx = active.nonzero().squeeze(1)
-        if len(idx) == 0:
+    for t in range(n_max + 1):
+        last = t == n_max
+        with torch.set_grad_enabled(not last):
+            x_hat = model.decode(z)
+            dist = distance(xa, x_hat, similarity, bandwidth)
+        d = dist.detach()
+        done = d < eps
+        if last:
+            done = torch.ones_like(done)
+        if done.any():
+            ids = rows[done]
+            z_out[ids] = z.detach()[done]
+            x_hat_out[ids] = x_hat.detach()[done]
+            final[ids] = d[done]
+            converged[ids] = d[done] < eps
+            if not last:
+                steps[ids] = t
+        if last or done.all():
             break
-        dist = distance(x[idx], model.decode(z[idx]), similarity, bandwidth)
-        done = dist.detach() < eps
-        active[idx[done]] = False
         keep = ~done
-        if not keep.any():
-            break
         loss = dist[keep].sum()
         if restriction == "chi" and chi_weight > 0:
-            loss = loss + chi_weight * ((z[idx[keep]].norm(dim=1) - mode) ** 2).sum()
+            loss = loss + chi_weight * ((z[keep].norm(dim=1) - mode) ** 2).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        stopped = ~active
-        saved = z.detach()[stopped].clone()
+        if done.any():  # converged rows leave: cut z, its gradient and the optimiser state
+            z = _shrink(opt, z, keep)
+            xa, rows = xa[keep], rows[keep]
         opt.step()
-        with torch.no_grad():
-            z[stopped] = saved
-            if restriction == "clamp":
-                z.clamp_(-TRUNCATION, TRUNCATION)
-        steps[idx[keep]] += 1
+        if restriction == "clamp":
+            with torch.no_grad():
+                z.clamp_(-truncation, truncation)
         if sched is not None:
             sched.step()
-    with torch.no_grad():
-        x_hat = model.decode(z)
-        final = distance(x, x_hat, similarity, bandwidth)
-    return InversionResult(z.detach(), x_hat, steps, final < eps, final)
+    return InversionResult(z_out, x_hat_out, steps, converged, final)
+
+
+def prior_starts(model: GanadModule, n: int, restarts: int = 1, seed: int = 0) -> torch.Tensor:
+    """The (restarts, n, d) prior draws anogan_invert starts from for n rows and this seed; slice
+    [:, i:j] to invert rows i..j separately and get the same starts as in one call."""
+    gen = torch.Generator().manual_seed(seed)
+    return model.sample_z(n * restarts, generator=gen).view(restarts, n, -1)
 
 
 def anogan_invert(
@@ -142,15 +208,26 @@ def anogan_invert(
     lr_schedule: str = "constant",
     seed: int = 0,
     z_init: torch.Tensor | None = None,
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    lr_gamma: float = 0.98,
+    truncation: float = TRUNCATION,
 ) -> InversionResult:
     """Invert every row of x. Initial z is drawn once for all rows (so results do not depend on
-    batch_size); with `restarts` K > 1 each row is searched from K starts and the best kept."""
+    batch_size); with `restarts` K > 1 each row is searched from K starts and the best kept
+    (extra starts are prior draws, or jittered copies of a given (n, d) z_init). A z_init of
+    shape (K, n, d) gives every start explicitly (see `prior_starts`)."""
     device = next(model.parameters()).device
     x = x.to(device)
     n = len(x)
     if z_init is None:
-        gen = torch.Generator().manual_seed(seed)
-        z_init = model.sample_z(n * restarts, generator=gen).view(restarts, n, -1)
+        z_init = prior_starts(model, n, restarts, seed)
+    elif z_init.dim() == 3:
+        if z_init.shape[:2] != (restarts, n):
+            raise ValueError(
+                f"z_init of shape {tuple(z_init.shape)}; expected ({restarts}, {n}, d)"
+            )
+        z_init = z_init.to(device)
     else:
         z_init = z_init.to(device).unsqueeze(0).expand(restarts, -1, -1).clone()
         if restarts > 1:  # jitter the extra starts around the given z
@@ -165,28 +242,26 @@ def anogan_invert(
         restriction=restriction,
         chi_weight=chi_weight,
         lr_schedule=lr_schedule,
+        optimizer=optimizer,
+        momentum=momentum,
+        lr_gamma=lr_gamma,
+        truncation=truncation,
     )
+    k = restarts
+    parts = []
     with frozen(model):
-        best: InversionResult | None = None
-        for k in range(restarts):
-            parts = [
-                _search_chunk(model, x[i : i + batch_size], z_init[k, i : i + batch_size], **kw)
-                for i in range(0, n, batch_size)
-            ]
-            res = InversionResult.cat(parts)
-            if best is None:
-                best = res
-            else:
-                better = res.similarity < best.similarity
-                best = InversionResult(
-                    *(
-                        torch.where(
-                            better.view(-1, *([1] * (getattr(res, f).dim() - 1))),
-                            getattr(res, f),
-                            getattr(best, f),
-                        )
-                        for f in InversionResult.__annotations__
-                    )
-                )
-    assert best is not None
-    return best
+        for i in range(0, n, batch_size):
+            xb = x[i : i + batch_size]
+            b = len(xb)
+            # K starts side by side: rows [k * b + j] = start k of sample j
+            res = _search_chunk(
+                model,
+                xb.repeat(k, *([1] * (xb.dim() - 1))),
+                z_init[:, i : i + batch_size].reshape(k * b, -1),
+                **kw,
+            )
+            if k > 1:
+                best = res.similarity.view(k, b).argmin(0)  # ties: the first start
+                res = res.select(best * b + torch.arange(b, device=device))
+            parts.append(res)
+    return InversionResult.cat(parts)

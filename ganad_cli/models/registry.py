@@ -5,10 +5,24 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from ganad_cli.errors import GanadInputError
+from ganad_cli.models.autoencoding import BeatGAN, BetaVAEGAN, GANomaly
 from ganad_cli.models.base import GanadModule
+from ganad_cli.models.bigan import ALAD, BiGAN
+from ganad_cli.models.fanogan import FAnoGAN
+from ganad_cli.models.gan import GAN, WGAN
 from ganad_cli.models.wgan_gp import WGANGP
 
-MODELS: dict[str, type[GanadModule]] = {"wgan_gp": WGANGP}
+MODELS: dict[str, type[GanadModule]] = {
+    "gan": GAN,
+    "wgan": WGAN,
+    "wgan_gp": WGANGP,
+    "fanogan": FAnoGAN,
+    "bigan": BiGAN,
+    "alad": ALAD,
+    "ganomaly": GANomaly,
+    "beatgan": BeatGAN,
+    "beta_vaegan": BetaVAEGAN,
+}
 
 
 def model_class(name: str) -> type[GanadModule]:

@@ -1,15 +1,50 @@
-"""Combine components into one score: standardise, then weight (grid over the simplex)."""
+"""Combine components into one score, fitted on validation only.
+
+1. Centring (optional, discriminator only, f-AnoGAN style): subtract the mean over validation
+   normals (`mean`), or take the absolute deviation from it (`abs`).
+2. Standardisation with mean/std of validation normals.
+3. `weighted`: L_total = sum_i lambda_i L_i with sum lambda_i = 1 (survey eqs. 7, 9); lambda from a
+   grid over the simplex maximising `score.objective` on validation labels.
+   `svm`: RBF SVC on the standardised component vector when validation has both labels
+   (Lueer et al. 2023), otherwise a OneClassSVM on validation normals.
+   `single`: exactly one component.
+
+The fitted SVM is kept as plain arrays (support vectors, dual coefficients, intercept, gamma) and
+its decision function is rebuilt from them, so the detector loads with weights_only=True.
+"""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.svm import SVC, OneClassSVM
 
+from ganad_cli.errors import GanadInputError
 from ganad_cli.scoring.threshold import best_threshold
+
+COMBINES = ("weighted", "svm", "single")
+CENTERINGS = ("none", "mean", "abs")
+
+
+@dataclass
+class SVMParams:
+    """An RBF SVM as arrays: f(v) = sign * (sum_i dual_coef_i k(sv_i, v) + intercept)."""
+
+    support_vectors: list[list[float]]
+    dual_coef: list[float]
+    intercept: float
+    gamma: float
+    sign: float  # +1: SVC (class 1 = anomalous), -1: OneClassSVM (positive = inlier)
+    kind: str  # "svc" or "one_class"
+
+    def decision(self, v: np.ndarray) -> np.ndarray:
+        k = rbf_kernel(v, np.asarray(self.support_vectors, dtype=np.float64), gamma=self.gamma)
+        return self.sign * (k @ np.asarray(self.dual_coef, dtype=np.float64) + self.intercept)
 
 
 @dataclass
@@ -18,16 +53,33 @@ class FittedScore:
     mean: list[float]
     std: list[float]
     weights: list[float]
+    combine: str = "weighted"
+    center: list[float] = field(default_factory=list)  # per component, subtracted before std
+    center_abs: list[bool] = field(default_factory=list)  # |value - center| instead of shift
+    svm: dict | None = None  # SVMParams as a dict
 
-    def total(self, comps: dict[str, np.ndarray]) -> np.ndarray:
-        return self.standardized(comps) @ np.asarray(self.weights)
+    def centered(self, comps: dict[str, np.ndarray]) -> np.ndarray:
+        m = np.stack([comps[c] for c in self.components], axis=1).astype(np.float64)
+        if self.center:
+            m = m - np.asarray(self.center)
+            m = np.where(np.asarray(self.center_abs, dtype=bool), np.abs(m), m)
+        return m
 
     def standardized(self, comps: dict[str, np.ndarray]) -> np.ndarray:
-        m = np.stack([comps[c] for c in self.components], axis=1).astype(np.float64)
-        return (m - np.asarray(self.mean)) / np.asarray(self.std)
+        return (self.centered(comps) - np.asarray(self.mean)) / np.asarray(self.std)
+
+    def total(self, comps: dict[str, np.ndarray]) -> np.ndarray:
+        z = self.standardized(comps)
+        if self.svm is not None:
+            return SVMParams(**self.svm).decision(z)
+        return z @ np.asarray(self.weights)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FittedScore:
+        return cls(**d)
 
 
 def simplex_grid(k: int, step: float) -> np.ndarray:
@@ -37,7 +89,7 @@ def simplex_grid(k: int, step: float) -> np.ndarray:
     return np.array([[*c, n - sum(c)] for c in rows], dtype=np.float64) / n
 
 
-def _objective(name: str, labels: np.ndarray, scores: np.ndarray, beta: float = 1.0) -> float:
+def objective_value(name: str, labels: np.ndarray, scores: np.ndarray, beta: float = 1.0) -> float:
     if name == "auroc":
         return float(roc_auc_score(labels, scores))
     if name == "auprc":
@@ -45,24 +97,86 @@ def _objective(name: str, labels: np.ndarray, scores: np.ndarray, beta: float = 
     return best_threshold(scores, labels, "mcc" if name == "mcc" else "fbeta", beta)[1]
 
 
-def fit_combination(comps: dict[str, np.ndarray], labels: np.ndarray, cfg: Any) -> FittedScore:
-    """Fit on validation only: standardisation on its normals, weights on its labels."""
-    names = list(cfg.components)
-    m = np.stack([comps[c] for c in names], axis=1).astype(np.float64)
-    normals = m[labels == 0] if (labels == 0).any() else m
-    if cfg.get("standardize", True):
-        mean, std = normals.mean(0), normals.std(0)
-        std = np.where(std > 1e-12, std, 1.0)
-    else:
-        mean, std = np.zeros(len(names)), np.ones(len(names))
-    fitted = FittedScore(names, mean.tolist(), std.tolist(), [1.0 / len(names)] * len(names))
+def fit_svm(z: np.ndarray, labels: np.ndarray, cfg: Any) -> SVMParams:
+    """RBF SVC with both labels, OneClassSVM on normals otherwise; returned as plain arrays.
+
+    The rebuilt decision function is checked against scikit-learn's on the fitting data."""
     has_both = 0 < labels.sum() < len(labels)
-    if len(names) == 1 or cfg.get("combine", "weighted") == "single" or not has_both:
-        return fitted
+    if has_both:
+        model: SVC | OneClassSVM = SVC(
+            kernel="rbf",
+            C=float(cfg.get("svm_c", 1.0)),
+            gamma=cfg.get("svm_gamma", "scale"),
+            class_weight="balanced",
+            random_state=0,
+        ).fit(z, labels)
+        sign, kind, fit_on = 1.0, "svc", z
+    else:
+        fit_on = z[labels == 0] if (labels == 0).any() else z
+        model = OneClassSVM(
+            kernel="rbf", nu=float(cfg.get("svm_nu", 0.1)), gamma=cfg.get("svm_gamma", "scale")
+        ).fit(fit_on)
+        sign, kind = -1.0, "one_class"
+    params = SVMParams(
+        support_vectors=model.support_vectors_.tolist(),
+        dual_coef=model.dual_coef_[0].tolist(),
+        intercept=float(model.intercept_[0]),
+        gamma=float(model._gamma),
+        sign=sign,
+        kind=kind,
+    )
+    expected = sign * model.decision_function(z)
+    if not np.allclose(params.decision(z), expected, rtol=1e-6, atol=1e-8):
+        raise RuntimeError("rebuilt SVM decision function differs from scikit-learn's")
+    return params
+
+
+def fit_combination(comps: dict[str, np.ndarray], labels: np.ndarray, cfg: Any) -> FittedScore:
+    """Fit on validation only: centring and standardisation on its normals, weights/SVM on its
+    labels (a one-class SVM, or equal weights, when it has no anomalies)."""
+    names = list(cfg.components)
+    combine = cfg.get("combine", "weighted")
+    if combine not in COMBINES:
+        raise GanadInputError(
+            f"config key 'score.combine' must be one of {COMBINES}, got {combine!r}"
+        )
+    if combine == "single" and len(names) != 1:
+        raise GanadInputError(
+            f"config key 'score.components' must name exactly one component for "
+            f"score.combine=single, got {names}"
+        )
+    labels = np.asarray(labels).astype(int)
+    normal = labels == 0 if (labels == 0).any() else np.ones(len(labels), dtype=bool)
+    centering = cfg.get("discriminator_center", "none")
+    raw = np.stack([comps[c] for c in names], axis=1).astype(np.float64)
+    is_d = np.array([c == "discriminator" and centering != "none" for c in names])
+    center = np.where(is_d, raw[normal].mean(0), 0.0)
+    fitted = FittedScore(
+        names,
+        [0.0] * len(names),
+        [1.0] * len(names),
+        [1.0 / len(names)] * len(names),
+        combine=combine,
+        center=center.tolist(),
+        center_abs=(is_d & (centering == "abs")).tolist(),
+    )
+    if cfg.get("standardize", True):
+        normals = fitted.centered(comps)[normal]
+        std = normals.std(0)
+        fitted.mean = normals.mean(0).tolist()
+        fitted.std = np.where(std > 1e-12, std, 1.0).tolist()
     z = fitted.standardized(comps)
+    if combine == "svm":
+        fitted.svm = asdict(fit_svm(z, labels, cfg))
+        fitted.weights = []  # the SVM replaces the linear weights
+        return fitted
+    has_both = 0 < labels.sum() < len(labels)
+    if len(names) == 1 or not has_both:
+        return fitted
     best_w, best_v = fitted.weights, -np.inf
+    objective = cfg.get("objective", "auroc")
     for w in simplex_grid(len(names), cfg.get("grid_step", 0.05)):
-        v = _objective(cfg.get("objective", "auroc"), labels, z @ w)
+        v = objective_value(objective, labels, z @ w)
         if v > best_v + 1e-12:
             best_w, best_v = w.tolist(), v
     fitted.weights = best_w

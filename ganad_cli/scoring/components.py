@@ -1,17 +1,90 @@
-"""Per-sample score components (survey eqs. 4-6 and the latent norm of section 4.2)."""
+"""Per-sample score components (survey eqs. 4-6, the latent norm of section 4.2, GANomaly's latent
+residual). Every component is oriented so that higher = more anomalous.
+
+Components are raw here; centring and standardisation are fitted on validation normals by
+`scoring.combine.fit_combination` and stored with the detector.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.anogan import InversionResult, distance
 from ganad_cli.models.base import GanadModule
 
-COMPONENTS = ("residual", "discriminator", "feature_matching", "latent_norm")
+COMPONENTS = ("residual", "discriminator", "feature_matching", "latent_norm", "latent_residual")
+RESIDUAL_NORMS = ("l1", "l2", "rbf")
+_FEATURE_MODULES = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU)
+
+
+def feature_layers(discriminator: nn.Module) -> list[str]:
+    """Names of the discriminator's layers that `score.feature_layer` = 0, 1, ... selects."""
+    return [n for n, m in discriminator.named_modules() if isinstance(m, _FEATURE_MODULES)]
+
+
+def models_with_latent_residual() -> list[str]:
+    from ganad_cli.models.registry import MODELS
+
+    return sorted(n for n, cls in MODELS.items() if hasattr(cls, "encode_reconstruction"))
+
+
+def check_compatible(model: GanadModule, score_cfg: Any) -> None:
+    """Fail early (one line) when the chosen components need something the model lacks."""
+    names = list(score_cfg["components"])
+    unknown = [n for n in names if n not in COMPONENTS]
+    if unknown:
+        raise GanadInputError(
+            f"config key 'score.components' has unknown {unknown}; expected any of "
+            f"{list(COMPONENTS)}"
+        )
+    if "latent_residual" in names and getattr(model, "encode_reconstruction", None) is None:
+        raise GanadInputError(
+            f"config key 'score.components': latent_residual needs a second encoder "
+            f"(GANomaly-style); model {model.cfg.name!r} has none; models with one: "
+            f"{', '.join(models_with_latent_residual()) or 'none registered'}"
+        )
+    layer = int(score_cfg.get("feature_layer", -1))
+    if "feature_matching" in names and layer >= 0:
+        layers = feature_layers(model.discriminator)
+        if layer >= len(layers):
+            raise GanadInputError(
+                f"config key 'score.feature_layer' = {layer}: the discriminator of model "
+                f"{model.cfg.name!r} has {len(layers)} layers ({', '.join(layers)}); expected "
+                f"-1 (the features it returns) or 0..{len(layers) - 1}"
+            )
+
+
+@contextmanager
+def _capture(discriminator: nn.Module, layer: int) -> Iterator[list[torch.Tensor]]:
+    """Record the output of the layer-th feature layer on every forward pass."""
+    module = dict(discriminator.named_modules())[feature_layers(discriminator)[layer]]
+    seen: list[torch.Tensor] = []
+
+    def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
+        seen.append(out[0] if isinstance(out, tuple) else out)
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield seen
+    finally:
+        handle.remove()
+
+
+def _features(model: GanadModule, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(discriminator output, features of the chosen layer flattened to (n, f))."""
+    if layer < 0:
+        return model.discriminate(x)
+    with _capture(model.discriminator, layer) as seen:
+        d, _ = model.discriminate(x)
+    return d, seen[-1].flatten(1)
 
 
 @torch.no_grad()
@@ -23,15 +96,20 @@ def compute_components(
     score_cfg: Any,
     batch_size: int = 1024,
 ) -> dict[str, np.ndarray]:
-    unknown = [n for n in names if n not in COMPONENTS]
-    if unknown:
-        from ganad_cli.errors import GanadInputError
+    """Raw components per sample.
 
-        raise GanadInputError(
-            f"config key 'score.components' has unknown {unknown}; expected "
-            f"any of {list(COMPONENTS)}"
-        )
+    - residual: l1 / l2 (mean over elements) or rbf (1 - k(x, x_hat)) between x and x_hat.
+    - discriminator: BCE of D(x_hat) against "real" (softplus(-logit)); the negated critic
+      value for Wasserstein critics.
+    - feature_matching: mean |f(x) - f(x_hat)| on discriminator layer `feature_layer`
+      (-1: the feature tensor the discriminator returns; k >= 0: output of its k-th
+      conv/linear/recurrent layer, see `feature_layers`).
+    - latent_norm: | ||z|| - mode of the chi distribution with d_z degrees of freedom |.
+    - latent_residual: ||E(x) - E2(x_hat)||_2 (GANomaly: model.encode_reconstruction).
+    """
+    check_compatible(model, {**dict(score_cfg), "components": names})
     device = next(model.parameters()).device
+    layer = int(score_cfg.get("feature_layer", -1))
     out: dict[str, list[np.ndarray]] = {n: [] for n in names}
     was_training = model.training
     model.eval()
@@ -39,9 +117,8 @@ def compute_components(
         xb = x[i : i + batch_size].to(device)
         xh = inv.x_hat[i : i + batch_size].to(device)
         zb = inv.z[i : i + batch_size].to(device)
-        need_d = {"discriminator", "feature_matching"} & set(names)
-        if need_d:
-            d_hat, f_hat = model.discriminate(xh)
+        if {"discriminator", "feature_matching"} & set(names):
+            d_hat, f_hat = _features(model, xh, layer)
         for name in names:
             if name == "residual":
                 v = distance(
@@ -51,13 +128,14 @@ def compute_components(
                     score_cfg.get("rbf_bandwidth", 1.0),
                 )
             elif name == "discriminator":
-                # Wasserstein critics: the negated critic value; GANs: BCE against "real".
                 v = -d_hat if model.wasserstein else F.softplus(-d_hat)
             elif name == "feature_matching":
-                _, f_x = model.discriminate(xb)
+                _, f_x = _features(model, xb, layer)
                 v = (f_x - f_hat).abs().mean(1)
-            else:  # latent_norm
+            elif name == "latent_norm":
                 v = (zb.norm(dim=1) - model.latent_mode_norm()).abs()
+            else:  # latent_residual
+                v = (model.encode(xb) - model.encode_reconstruction(xh)).flatten(1).norm(dim=1)
             out[name].append(v.float().cpu().numpy())
     model.train(was_training)
     return {n: np.concatenate(v) for n, v in out.items()}

@@ -1,0 +1,347 @@
+"""`ganad bench run=<run folder> bench=table1`: inference cost and accuracy of inversion settings.
+
+On N test samples of a trained run (a seeded subset, stratified by label so both classes stay in
+it), every row of the grid inversion x eps x n_max x batch size inverts all N samples with the
+run's frozen model, scores them with the run's fitted score combination, and records
+ms per sample (mean +- std over timed batches; whole passes are repeated until `min_timings`
+timings exist), samples per second, mean steps, fraction converged and test AUROC.
+A short untimed warm-up precedes every row; CUDA is synchronised around each timed batch.
+Writes bench.csv and bench.md (laid out like Table 1 of the survey) into the run folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from ganad_cli.detector import Detector
+from ganad_cli.errors import GanadInputError
+from ganad_cli.inversion import InversionResult, invert, prior_starts
+from ganad_cli.io import atomic_write_text
+
+log = logging.getLogger("ganad")
+
+INVERSIONS = ("anogan", "encoder_then_anogan", "encoder")
+LABELS = {"anogan": "AnoGAN", "encoder_then_anogan": "Encoder + AnoGAN", "encoder": "Encoder"}
+SHOWN_KEYS = ("lr", "optimizer", "lr_schedule", "similarity", "restarts", "restriction", "seed")
+COLUMNS = [
+    "inversion",
+    "eps",
+    "n_max",
+    "batch",
+    "n",
+    "ms_per_sample_mean",
+    "ms_per_sample_std",
+    "samples_per_s",
+    "mean_steps",
+    "fraction_converged",
+    "auroc",
+    "timings",
+]
+
+
+def _check(ok: bool, key: str, expected: str, value: Any) -> None:
+    if not ok:
+        raise GanadInputError(f"config key '{key}' must be {expected}, got {value!r}")
+
+
+def validate_bench(cfg: DictConfig) -> None:
+    b = cfg.bench
+    _check(b.n >= 2, "bench.n", ">= 2", b.n)
+    _check(len(b.eps) >= 1 and all(e > 0 for e in b.eps), "bench.eps", "values > 0", list(b.eps))
+    _check(
+        len(b.n_max) >= 1 and all(int(m) >= 1 for m in b.n_max),
+        "bench.n_max",
+        "values >= 1",
+        list(b.n_max),
+    )
+    _check(
+        len(b.batch) >= 1 and all(int(s) >= 1 for s in b.batch),
+        "bench.batch",
+        "batch sizes >= 1",
+        list(b.batch),
+    )
+    invs = list(b.inversions)
+    _check(
+        len(invs) >= 1 and set(invs) <= set(INVERSIONS),
+        "bench.inversions",
+        f"a non-empty list from {INVERSIONS}",
+        invs,
+    )
+    _check(b.min_timings >= 1, "bench.min_timings", ">= 1", b.min_timings)
+    _check(b.warmup_steps >= 0, "bench.warmup_steps", ">= 0", b.warmup_steps)
+    _check(cfg.device in ("cpu", "cuda"), "device", "cpu or cuda", cfg.device)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise GanadInputError("config key 'device' is cuda, but CUDA is not available here")
+    t = cfg.get("threads")
+    _check(t is None or int(t) >= 1, "threads", "null or >= 1", t)
+
+
+def prepare(cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
+    """Every check that can run before anything is written."""
+    from ganad_cli.evaluate import load_run_config, run_folder
+
+    validate_bench(cfg)
+    run_dir = run_folder(cfg.get("run"))
+    run_cfg = load_run_config(run_dir)
+    detector = Detector.load(run_dir / "detector.pt")
+    return run_dir, run_cfg, detector
+
+
+def precheck(overrides: list[str], multirun: bool) -> None:
+    """Compose every variant of the command line and run `prepare` (raises GanadInputError)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from ganad_cli.cli import _variants
+    from ganad_cli.config import register_configs
+    from ganad_cli.paths import conf_dir
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            for variant in _variants(overrides) if multirun else [overrides]:
+                prepare(compose("bench", overrides=variant))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def hardware(device: str) -> dict:
+    name = platform.processor() or platform.machine()
+    if device == "cuda":
+        name = torch.cuda.get_device_name(0)
+    try:
+        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        load = "n/a"
+    return {
+        "device": device,
+        "device_name": name,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "load_average": load,
+    }
+
+
+def plan_rows(bench: DictConfig, n: int, has_encoder: bool) -> list[dict]:
+    """The grid, minus rows that make no sense: batch sizes above n collapse into one (batch n),
+    eps/n_max do not apply to the encoder, encoder rows need a model with an encoder."""
+    batches: list[int] = []
+    for b in bench.batch:
+        eff = min(int(b), n)
+        if eff not in batches:
+            batches.append(eff)
+    rows = []
+    for inv in bench.inversions:
+        if inv != "anogan" and not has_encoder:
+            log.info("bench: skipping %s rows: the model has no encoder", inv)
+            continue
+        if inv == "encoder":
+            rows += [{"inversion": inv, "eps": None, "n_max": None, "batch": b} for b in batches]
+            continue
+        for eps in bench.eps:
+            for n_max in bench.n_max:
+                rows += [
+                    {"inversion": inv, "eps": float(eps), "n_max": int(n_max), "batch": b}
+                    for b in batches
+                ]
+    return rows
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def row_config(base: dict, row: dict) -> dict:
+    cfg = {**base, "name": row["inversion"], "batch_size": row["batch"]}
+    cfg.pop("eps_calibrated", None)
+    cfg["eps_quantile"] = None  # the grid sets eps
+    if row["inversion"] == "encoder_then_anogan":
+        cfg["init"] = "encoder"
+    elif row["inversion"] == "anogan":
+        cfg["init"] = "prior"
+    if row["eps"] is not None:
+        cfg["eps"], cfg["n_max"] = row["eps"], row["n_max"]
+    return cfg
+
+
+def measure_row(
+    detector: Detector,
+    x: torch.Tensor,
+    y: np.ndarray,
+    inv_cfg: dict,
+    device: str,
+    min_timings: int,
+    warmup_steps: int,
+) -> dict:
+    model = detector.model
+    b = int(inv_cfg["batch_size"])
+    warm = {**inv_cfg, "n_max": min(int(inv_cfg.get("n_max", 1)), max(warmup_steps, 1))}
+    invert(model, x[:b], warm)  # untimed warm-up
+    # the starts one call on all of x would use, so every batch size inverts the same problem
+    starts = None
+    if inv_cfg["name"] == "anogan" and inv_cfg.get("init", "prior") == "prior":
+        starts = prior_starts(
+            model, len(x), int(inv_cfg.get("restarts", 1)), inv_cfg.get("seed", 0)
+        )
+    n_batches = math.ceil(len(x) / b)
+    passes = max(1, math.ceil(min_timings / n_batches))
+    per_sample, total_s, first = [], 0.0, []
+    for p in range(passes):
+        for i in range(0, len(x), b):
+            xb = x[i : i + b]
+            _sync(device)
+            t0 = time.perf_counter()
+            z0 = None if starts is None else starts[:, i : i + b]
+            res = invert(model, xb, inv_cfg, z_init=z0)
+            _sync(device)
+            dt = time.perf_counter() - t0
+            total_s += dt
+            per_sample.append(1000.0 * dt / len(xb))
+            if p == 0:
+                first.append(res)
+    inv = InversionResult.cat(first)
+    scores = detector.score.total(detector.components(x, inv))
+    ms = np.asarray(per_sample)
+    return {
+        "n": len(x),
+        "ms_per_sample_mean": float(ms.mean()),
+        "ms_per_sample_std": float(ms.std(ddof=1)) if len(ms) > 1 else 0.0,
+        "samples_per_s": passes * len(x) / total_s,
+        "mean_steps": float(inv.steps.float().mean()),
+        "fraction_converged": float(inv.converged.float().mean()),
+        "auroc": float(roc_auc_score(y, scores)),
+        "timings": len(ms),
+    }
+
+
+def bench_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of n test samples, stratified by label (both classes kept), sorted."""
+    idx = np.arange(len(y))
+    if n >= len(y):
+        return idx
+    sub, _ = train_test_split(idx, train_size=n, stratify=y, random_state=seed)
+    return np.sort(sub)
+
+
+def _fmt(v: Any, spec: str) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def markdown(frame: pd.DataFrame, meta: dict) -> str:
+    hw = meta["hardware"]
+    lines = [
+        f"# Inference benchmark: {meta['model']} on {meta['data']}",
+        "",
+        f"Run: `{meta['run']}`. {meta['n']} test samples ({meta['n_anomalous']} anomalous), "
+        f"stratified seeded subset of {meta['n_test']}. Inversion settings not in the grid are "
+        f"the run's: {meta['base_inversion']}.",
+        "",
+        f"Hardware: {hw['device']} ({hw['device_name']}), {hw['cpu_count']} CPUs, "
+        f"torch {hw['torch']} with {hw['torch_threads']} threads; load average at start "
+        f"{hw['load_average']}.",
+        "",
+        "| | ε | n_max | batch size | Runtime (ms/sample) | samples/s | mean steps | converged "
+        "| test AUROC |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in frame.to_dict("records"):
+        eps = None if pd.isna(r["eps"]) else r["eps"]
+        n_max = None if pd.isna(r["n_max"]) else int(r["n_max"])
+        lines.append(
+            f"| {LABELS[r['inversion']]} | {_fmt(eps, 'g')} | {_fmt(n_max, 'd')} | {r['batch']} | "
+            f"{r['ms_per_sample_mean']:.4g} ± {r['ms_per_sample_std']:.2g} | "
+            f"{r['samples_per_s']:.4g} | {r['mean_steps']:.1f} | "
+            f"{r['fraction_converged']:.3f} | {r['auroc']:.4f} |"
+        )
+    conv = frame[frame.eps.notna()].groupby("eps").fraction_converged.mean()
+    if len(conv):
+        lines += ["", "Fraction of samples converged (similarity < ε), mean over rows, by ε: "]
+        lines.append(", ".join(f"ε {e:g}: {v:.3f}" for e, v in conv.items()) + ".")
+    lines += [
+        "",
+        "Runtime: mean ± std over timed batches of ms per sample (warm-up excluded"
+        + ("; CUDA synchronised)." if hw["device"] == "cuda" else ")."),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_bench(cfg: DictConfig) -> pd.DataFrame:
+    from ganad_cli.data import load_samples
+    from ganad_cli.data.splits import make_splits
+
+    run_dir, run_cfg, detector = prepare(cfg)
+    if cfg.get("threads") is not None:
+        torch.set_num_threads(int(cfg.threads))
+    bench = cfg.bench
+    splits = make_splits(load_samples(run_cfg.data), run_cfg.data)
+    if splits.test.shape != detector.shape:
+        raise GanadInputError(
+            f"run {run_dir}: its data config now gives windows of shape {splits.test.shape}, but "
+            f"the detector expects {detector.shape}; the data set changed since training"
+        )
+    y_all = np.asarray(splits.test.label).astype(int)
+    idx = bench_subset(y_all, int(bench.n), int(bench.seed))
+    device = str(cfg.device)
+    detector.model.to(device)
+    x = torch.from_numpy(splits.test.x[idx]).to(device)
+    y = y_all[idx]
+    base = {**dict(detector.inversion), **OmegaConf.to_container(bench.inversion, resolve=True)}
+    base.pop("device", None)
+    hw = hardware(device)
+    rows = []
+    plan = plan_rows(bench, len(x), bool(detector.model.has_encoder))
+    for k, row in enumerate(plan):
+        inv_cfg = row_config(base, row)
+        result = measure_row(
+            detector, x, y, inv_cfg, device, int(bench.min_timings), int(bench.warmup_steps)
+        )
+        rows.append({**row, **result})
+        log.info(
+            "bench %d/%d %s eps=%s n_max=%s batch=%d: %.4g ms/sample, %.1f steps, "
+            "%.3f converged, auroc %.4f",
+            k + 1,
+            len(plan),
+            row["inversion"],
+            row["eps"],
+            row["n_max"],
+            row["batch"],
+            result["ms_per_sample_mean"],
+            result["mean_steps"],
+            result["fraction_converged"],
+            result["auroc"],
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    shown = {k: base[k] for k in SHOWN_KEYS if k in base}
+    meta = {
+        "run": str(run_dir),
+        "model": run_cfg.model.name,
+        "data": run_cfg.data.name,
+        "n": len(x),
+        "n_anomalous": int(y.sum()),
+        "n_test": len(y_all),
+        "base_inversion": ", ".join(f"{k}={v}" for k, v in sorted(shown.items())),
+        "hardware": hw,
+    }
+    hw_cols = {f"hw_{k}": v for k, v in hw.items()}
+    atomic_write_text(run_dir / "bench.csv", frame.assign(**hw_cols).to_csv(index=False))
+    atomic_write_text(run_dir / "bench.md", markdown(frame, meta))
+    log.info("bench: wrote %s and %s", run_dir / "bench.csv", run_dir / "bench.md")
+    return frame

@@ -1,0 +1,74 @@
+"""Lightning callbacks used by `ganad train`."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+
+class SampleGrid(pl.Callback):
+    """At the end of training, write `<out_dir>/samples_epochXXX.png` (XXX: last completed epoch): generated samples G(z) for a
+    fixed z and, for encoder models, training inputs with their reconstructions G(E(x)).
+
+    Uses its own torch.Generator, so the global RNG (and thus determinism) is untouched.
+    """
+
+    def __init__(self, out_dir: str | Path, n: int = 8, seed: int = 0):
+        self.out_dir = Path(out_dir)
+        self.n = n
+        self.seed = seed
+
+    def _inputs(self, trainer: pl.Trainer) -> torch.Tensor | None:
+        dm = getattr(trainer, "datamodule", None)
+        if dm is not None and hasattr(dm, "splits"):
+            return torch.from_numpy(dm.splits.train.x[: self.n])
+        loader = trainer.train_dataloader
+        if loader is None:
+            return None
+        return next(iter(loader))[0][: self.n]
+
+    @torch.no_grad()
+    def on_train_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if not trainer.is_global_zero:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        was_training = pl_module.training
+        pl_module.eval()
+        z = pl_module.sample_z(self.n, generator=torch.Generator().manual_seed(self.seed))
+        rows = [("generated", pl_module.decode(z).cpu(), None)]
+        x = self._inputs(trainer)
+        if pl_module.has_encoder and x is not None:
+            x = x.to(pl_module.device)
+            rows.append(("reconstructed", pl_module.decode(pl_module.encode(x)).cpu(), x.cpu()))
+        pl_module.train(was_training)
+
+        image = pl_module.cfg.get("backbone") == "conv2d"
+        side = math.isqrt(pl_module.length)
+        fig, axes = plt.subplots(
+            len(rows), self.n, figsize=(1.6 * self.n, 1.6 * len(rows)), squeeze=False
+        )
+        for r, (title, out, ref) in enumerate(rows):
+            for i in range(min(self.n, len(out))):
+                ax = axes[r][i]
+                if image:
+                    ax.imshow(out[i, 0].view(side, side).numpy(), cmap="gray")
+                else:
+                    if ref is not None:
+                        ax.plot(ref[i, 0].numpy(), color="0.6", lw=0.8)
+                    ax.plot(out[i, 0].numpy(), lw=0.8)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            axes[r][0].set_ylabel(title, fontsize=8)
+        epoch = max(trainer.current_epoch - 1, 0)  # the last completed epoch
+        fig.suptitle(f"{pl_module.cfg.name}, epoch {epoch}", fontsize=9)
+        fig.tight_layout()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.out_dir / f"samples_epoch{epoch:03d}.png", dpi=80)
+        plt.close(fig)

@@ -1,0 +1,405 @@
+"""MIT-BIH Arrhythmia Database beats via wfdb, labelled with AAMI classes.
+
+Presets (`data.preprocess`):
+- beatgan (BeatGAN, IJCAI 2019): 360 Hz, window [R-140, R+180) around each beat annotation, each
+  beat min-max scaled to [-1, 1]; paced records 102, 104, 107, 217 excluded; beats whose window
+  leaves the record are dropped.
+- kachuee (Kachuee et al., ICHI 2018): resample to 125 Hz, cut 10 s windows, min-max each window
+  to [0, 1], T = median R-R interval in the window, each beat = 1.2*T samples from its R peak,
+  zero-padded to 187 samples; `data.resample_length` (e.g. 160, beta-VAEGAN) then interpolates.
+R peaks are the annotation positions (the reference beat labels), not a detector's.
+BeatGAN's own code also band-passes (biosppy FIR 3-45 Hz) and feeds both leads: add
+`data.bandpass=[3,45] data.two_leads=true`. Its validation set holds 10 % of every anomaly
+class: `data.val_anomaly_fraction=0.1`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from ganad_cli.data import cache
+from ganad_cli.data.base import Samples
+from ganad_cli.data.locations import cache_dir, mitdb_root
+from ganad_cli.errors import GanadInputError
+
+log = logging.getLogger("ganad")
+
+ALL_RECORDS = (
+    [100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 111, 112, 113, 114, 115, 116, 117, 118, 119]
+    + [121, 122, 123, 124, 200, 201, 202, 203, 205, 207, 208, 209, 210, 212, 213, 214, 215, 217]
+    + [219, 220, 221, 222, 223, 228, 230, 231, 232, 233, 234]
+)
+PACED_RECORDS = (102, 104, 107, 217)
+# de Chazal et al. 2004 inter-patient division (paced records excluded from both).
+DS1 = [101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124, 201, 203, 205, 207, 208, 209]
+DS1 += [215, 220, 223, 230]
+DS2 = [100, 103, 105, 111, 113, 117, 121, 123, 200, 202, 210, 212, 213, 214, 219, 221, 222, 228]
+DS2 += [231, 232, 233, 234]
+
+AAMI = {
+    **dict.fromkeys("NLRej", "N"),
+    **dict.fromkeys("AaJS", "S"),
+    **dict.fromkeys("VE", "V"),
+    "F": "F",
+    **dict.fromkeys("/fQ", "Q"),
+}
+AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+PRESETS = ("beatgan", "kachuee")
+# bytes per sample of the WFDB storage formats MIT-BIH and similar databases use
+_FMT_BYTES = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "24": 3, "32": 4}
+
+
+def aami_symbols(symbols: list[str]) -> np.ndarray:
+    """Mask of annotation symbols that are beats (have an AAMI class)."""
+    return np.array([s in AAMI for s in symbols], dtype=bool)
+
+
+# ------------------------------------------------------------------------------ files, download
+
+
+def _record_files(root: Path, rec: int) -> list[Path]:
+    return [root / f"{rec}.{ext}" for ext in ("hea", "dat", "atr")]
+
+
+def _download(root: Path, records: list[int]) -> None:
+    import wfdb
+
+    root.mkdir(parents=True, exist_ok=True)
+    log.info("downloading %d MIT-BIH records from PhysioNet into %s", len(records), root)
+    for i, rec in enumerate(records, 1):
+        log.info("  [%d/%d] record %d", i, len(records), rec)
+        wfdb.dl_database("mitdb", dl_dir=str(root), records=[str(rec)], annotators=["atr"])
+    try:
+        wfdb.dl_files("mitdb", str(root), ["SHA256SUMS.txt", "RECORDS"])
+    except Exception as exc:  # the manifest is optional; the records are what matter
+        log.warning("could not download mitdb SHA256SUMS.txt (%s); files not verified", exc)
+
+
+def ensure_records(root: Path, records: list[int], download: bool) -> None:
+    """Every record's .hea/.dat/.atr present in root; download absent ones when allowed."""
+    absent, partial = [], []
+    for rec in records:
+        present = [f.is_file() for f in _record_files(root, rec)]
+        if not any(present):
+            absent.append(rec)
+        elif not all(present):
+            missing = [f.name for f, ok in zip(_record_files(root, rec), present) if not ok]
+            partial.append((rec, missing))
+    if partial:
+        rec, missing = partial[0]
+        raise GanadInputError(
+            f"MIT-BIH record {rec} in {root} is incomplete: missing {', '.join(missing)}; expected "
+            f"{rec}.hea, {rec}.dat and {rec}.atr (set data.root to a complete copy of mitdb)"
+        )
+    if not absent:
+        return
+    how = (
+        f"set data.root=DIR (or GANAD_MITDB) to a local copy of PhysioNet mitdb 1.0.0, "
+        f"expected files like {absent[0]}.hea, {absent[0]}.dat, {absent[0]}.atr"
+    )
+    if not download:
+        raise GanadInputError(
+            f"MIT-BIH record(s) {absent[:5]}{'...' if len(absent) > 5 else ''} not found in "
+            f"{root} and data.download=false; {how}"
+        )
+    try:
+        _download(root, absent)
+    except Exception as exc:
+        raise GanadInputError(
+            f"MIT-BIH records not found in {root} and downloading them from PhysioNet failed "
+            f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:120]}); "
+            f"{how}"
+        ) from exc
+    ensure_records(root, records, download=False)
+
+
+def _fingerprint(root: Path, rec: int) -> list | None:
+    """What identifies a record's files for the cache: header and annotation contents, and the
+    signal file's size and mtime (hashing 2 MB per record would cost the cached load its speed).
+    None if a file is missing."""
+    hea, dat, atr = _record_files(root, rec)
+    if not (hea.is_file() and dat.is_file() and atr.is_file()):
+        return None
+    st = dat.stat()
+    digest = hashlib.sha256(hea.read_bytes() + b"\0" + atr.read_bytes()).hexdigest()
+    return [digest, st.st_size, st.st_mtime_ns]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_checksums(root: Path, rec: int) -> None:
+    """Compare a record's files with SHA256SUMS.txt, when the manifest is there."""
+    manifest = root / "SHA256SUMS.txt"
+    if not manifest.is_file():
+        return
+    sums = {}
+    for line in manifest.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            sums[parts[1].lstrip("*")] = parts[0]
+    for f in _record_files(root, rec):
+        want = sums.get(f.name)
+        if want is not None and _sha256(f) != want:
+            raise GanadInputError(
+                f"{f} does not match its SHA-256 in {manifest}; the file is damaged or modified "
+                "(delete it to download it again, or point data.root at an intact copy)"
+            )
+
+
+# -------------------------------------------------------------------------------- one record
+
+
+def read_record(root: Path, rec: int) -> tuple[np.ndarray, list[str], int, np.ndarray, np.ndarray]:
+    """(signal float64 (n, n_sig), signal names, fs, beat samples, beat symbols), checked."""
+    import wfdb
+
+    path = root / str(rec)
+    try:
+        header = wfdb.rdheader(str(path))
+    except Exception as exc:
+        raise GanadInputError(f"{path}.hea is not a readable WFDB header: {exc}") from exc
+    _check_dat_size(root, rec, header)
+    try:
+        record = wfdb.rdrecord(str(path), physical=False)
+    except Exception as exc:
+        raise GanadInputError(f"{path}.dat cannot be read with its header: {exc}") from exc
+    digital = record.d_signal.astype(np.int64)
+    if record.checksum is not None:
+        bad = (digital.sum(axis=0) - np.asarray(record.checksum)) % 65536 != 0
+        if bad.any():
+            raise GanadInputError(
+                f"{path}.dat disagrees with {path}.hea: checksum of signal(s) "
+                f"{[record.sig_name[i] for i in np.flatnonzero(bad)]} does not match the header"
+            )
+    signal = (digital - np.asarray(record.baseline)) / np.asarray(record.adc_gain, dtype=float)
+    try:
+        ann = wfdb.rdann(str(path), "atr")
+    except Exception as exc:
+        raise GanadInputError(f"{path}.atr is not a readable WFDB annotation file: {exc}") from exc
+    symbols = np.asarray(ann.symbol)
+    samples = np.asarray(ann.sample, dtype=np.int64)
+    beats = aami_symbols(list(symbols)) & (samples >= 0) & (samples < len(signal))
+    return signal, list(record.sig_name), int(record.fs), samples[beats], symbols[beats]
+
+
+def _check_dat_size(root: Path, rec: int, header) -> None:
+    dat = root / f"{rec}.dat"
+    fmts = [str(f) for f in header.fmt]
+    if any(f not in _FMT_BYTES for f in fmts) or header.sig_len is None:
+        return
+    offset = max(header.byte_offset or [0], key=lambda b: b or 0) or 0
+    expected = offset + int(np.ceil(header.sig_len * sum(_FMT_BYTES[f] for f in fmts)))
+    actual = os.path.getsize(dat)
+    if actual < expected:
+        raise GanadInputError(
+            f"{dat} is truncated: {actual} bytes, but its header promises {header.sig_len} samples "
+            f"x {header.n_sig} signals = {expected} bytes"
+        )
+    if actual > expected + 1:  # format 212 may pad one byte
+        raise GanadInputError(
+            f"{dat} disagrees with {rec}.hea: {actual} bytes, header implies {expected} bytes"
+        )
+
+
+def _channels(names: list[str], lead: str, two_leads: bool) -> list[int]:
+    """Indices of the channels to keep: the requested lead (else the first signal) first."""
+    first = names.index(lead) if lead in names else 0
+    if not two_leads:
+        return [first]
+    return [first] + [i for i in range(len(names)) if i != first][:1]
+
+
+def bandpass(signal: np.ndarray, fs: int, band: list[float]) -> np.ndarray:
+    """Zero-phase FIR band-pass (order 0.3 * fs), as biosppy's ecg filter used by BeatGAN."""
+    from scipy.signal import filtfilt, firwin
+
+    if len(band) != 2 or not 0 < band[0] < band[1] < fs / 2:
+        raise GanadInputError(
+            f"config key 'data.bandpass' must be [low, high] Hz with 0 < low < high < {fs / 2}, "
+            f"got {band}"
+        )
+    taps = firwin(int(0.3 * fs), band, pass_zero=False, fs=fs)
+    return filtfilt(taps, [1.0], signal, axis=0)
+
+
+def _beatgan(signal: np.ndarray, beats: np.ndarray, before: int, after: int) -> tuple:
+    keep = (beats - before >= 0) & (beats + after <= len(signal))
+    idx = beats[keep][:, None] + np.arange(-before, after)[None, :]
+    x = signal[idx].transpose(0, 2, 1)  # (n, channels, length)
+    lo, hi = x.min(axis=2, keepdims=True), x.max(axis=2, keepdims=True)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    return 2.0 * (x - lo) / span - 1.0, keep
+
+
+def _kachuee(
+    signal: np.ndarray, fs: int, beats: np.ndarray, cfg: DictConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.signal import resample_poly
+
+    target = int(cfg.kachuee_fs)
+    g = np.gcd(target, fs)
+    sig = resample_poly(signal, target // g, fs // g, axis=0)
+    r = np.clip(np.round(beats * target / fs).astype(np.int64), 0, len(sig) - 1)
+    win = int(round(cfg.kachuee_window_s * target))
+    length = int(cfg.kachuee_length)
+    rr_all = np.diff(r)
+    t_record = float(np.median(rr_all)) if len(rr_all) else float(target)
+    out = np.zeros((len(r), sig.shape[1], length))
+    for start in range(0, len(sig), win):
+        seg = sig[start : start + win]
+        lo, hi = seg.min(axis=0), seg.max(axis=0)
+        seg = (seg - lo) / np.where(hi > lo, hi - lo, 1.0)
+        inside = np.flatnonzero((r >= start) & (r < start + len(seg)))
+        if len(inside) == 0:
+            continue
+        rr = np.diff(r[inside])
+        period = float(np.median(rr)) if len(rr) else t_record
+        n = min(int(round(1.2 * period)), length)
+        for i in inside:
+            piece = seg[r[i] - start : r[i] - start + n]
+            out[i, :, : len(piece)] = piece.T
+    if cfg.resample_length:
+        grid = np.linspace(0.0, 1.0, int(cfg.resample_length))
+        src = np.linspace(0.0, 1.0, length)
+        out = np.apply_along_axis(lambda v: np.interp(grid, src, v), 2, out)
+    return out, np.ones(len(r), dtype=bool)
+
+
+def preprocess_params(cfg: DictConfig) -> dict:
+    """Every parameter that changes the arrays of one record (the cache key)."""
+    p = {
+        "preprocess": cfg.preprocess,
+        "lead": cfg.lead,
+        "two_leads": bool(cfg.two_leads),
+        "bandpass": list(cfg.bandpass) if cfg.bandpass else None,
+    }
+    if cfg.preprocess == "beatgan":
+        p.update(before=int(cfg.beatgan_before), after=int(cfg.beatgan_after))
+    else:
+        p.update(
+            fs=int(cfg.kachuee_fs),
+            window_s=float(cfg.kachuee_window_s),
+            length=int(cfg.kachuee_length),
+            resample_length=cfg.resample_length,
+        )
+    return p
+
+
+def extract_record(root: Path, rec: int, cfg: DictConfig) -> dict[str, np.ndarray] | None:
+    """Beats of one record (arrays x, cls, sym, channels, lead_missing), not cached; None if the
+    record lacks the requested lead and data.missing_lead is not 'first'."""
+    out = _extract(root, rec, cfg)
+    if bool(out["lead_missing"]) and cfg.missing_lead != "first":
+        return None
+    return out
+
+
+def _extract(root: Path, rec: int, cfg: DictConfig) -> dict[str, np.ndarray]:
+    """A record without the requested lead is extracted from its first signal and flagged, so
+    one cache file serves both data.missing_lead=skip and =first."""
+    verify_checksums(root, rec)
+    signal, names, fs, beats, symbols = read_record(root, rec)
+    chans = _channels(names, cfg.lead, bool(cfg.two_leads))
+    signal = signal[:, chans]
+    if cfg.bandpass:
+        signal = bandpass(signal, fs, list(cfg.bandpass))
+    if cfg.preprocess == "beatgan":
+        x, keep = _beatgan(signal, beats, int(cfg.beatgan_before), int(cfg.beatgan_after))
+    else:
+        x, keep = _kachuee(signal, fs, beats, cfg)
+    sym = symbols[keep]
+    return {
+        "x": x.astype(np.float32),
+        "cls": np.array([AAMI[s] for s in sym], dtype="<U1"),
+        "sym": sym.astype("<U1"),
+        "channels": np.array([names[c] for c in chans]),
+        "lead_missing": np.array(cfg.lead not in names),
+    }
+
+
+# ------------------------------------------------------------------------------------ loader
+
+
+def selected_records(cfg: DictConfig) -> tuple[list[int], bool]:
+    """(records to read, whether the user listed them explicitly)."""
+    explicit = cfg.records is not None and len(cfg.records) > 0
+    records = [int(r) for r in cfg.records] if explicit else list(ALL_RECORDS)
+    unknown = sorted(set(records) - set(ALL_RECORDS))
+    if unknown:
+        raise GanadInputError(
+            f"config key 'data.records' names {unknown}, which are not MIT-BIH records; "
+            f"expected some of {ALL_RECORDS}"
+        )
+    exclude = cfg.exclude_paced if cfg.exclude_paced is not None else cfg.preprocess == "beatgan"
+    if exclude:
+        dropped = sorted(set(records) & set(PACED_RECORDS))
+        if dropped and explicit:
+            log.info("data.exclude_paced: dropping paced record(s) %s", dropped)
+        records = [r for r in records if r not in PACED_RECORDS]
+    if not records:
+        raise GanadInputError("config key 'data.records' leaves no record after exclusions")
+    return records, explicit
+
+
+def load_mitbih(cfg: DictConfig) -> Samples:
+    if cfg.preprocess not in PRESETS:
+        raise GanadInputError(
+            f"config key 'data.preprocess' must be one of {list(PRESETS)}, got {cfg.preprocess!r}"
+        )
+    if cfg.missing_lead not in ("skip", "first", "error"):
+        raise GanadInputError(
+            "config key 'data.missing_lead' must be one of ['skip', 'first', 'error'], "
+            f"got {cfg.missing_lead!r}"
+        )
+    root = mitdb_root(cfg.root)
+    records, _ = selected_records(cfg)
+    params = preprocess_params(cfg)
+    folder = cache_dir(cfg.cache_dir) / "mitbih"
+    parts, skipped, todo = [], [], []
+    for rec in records:
+        stamp = _fingerprint(root, rec)
+        key = cache.cache_key({**params, "record": rec, "files": stamp})
+        path = folder / f"{rec}-{key}.npz"
+        arrays = cache.load(path, key) if cfg.cache and stamp is not None else None
+        todo.append((rec, path, arrays))
+    if any(a is None for _, _, a in todo):
+        ensure_records(root, [rec for rec, _, a in todo if a is None], bool(cfg.download))
+    for rec, path, arrays in todo:
+        if arrays is None:
+            arrays = _extract(root, rec, cfg)
+            if cfg.cache:
+                key = cache.cache_key({**params, "record": rec, "files": _fingerprint(root, rec)})
+                try:
+                    cache.save(path.with_name(f"{rec}-{key}.npz"), key, arrays)
+                except OSError as exc:  # the cache only saves time; say so and go on
+                    log.warning("cannot write the data cache in %s (%s)", folder, exc)
+        if bool(arrays["lead_missing"]) and cfg.missing_lead != "first":
+            if cfg.missing_lead == "error":
+                raise GanadInputError(
+                    f"MIT-BIH record {rec} has no {cfg.lead} lead; set data.missing_lead=first "
+                    "to use its first signal, or leave the record out of data.records"
+                )
+            skipped.append(rec)
+            continue
+        parts.append((rec, arrays))
+    if skipped:
+        log.warning("MIT-BIH record(s) %s have no %s lead and are skipped", skipped, cfg.lead)
+    if not parts:
+        raise GanadInputError(f"no MIT-BIH record in {root} has the {cfg.lead} lead")
+    return Samples(
+        x=np.concatenate([a["x"] for _, a in parts]),
+        cls=np.concatenate([a["cls"] for _, a in parts]),
+        group=np.concatenate([np.full(len(a["x"]), str(rec)) for rec, a in parts]),
+    )

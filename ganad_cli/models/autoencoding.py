@@ -1,0 +1,146 @@
+"""Autoencoder-style adversarial models: GANomaly, BeatGAN and beta-VAEGAN.
+
+For all three the "generator" is the decoder, `encode` is the encoder, so `decode(encode(x))` is
+the reconstruction; D is a BCE discriminator with features (no sigmoid, `wasserstein = False`).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+
+from ganad_cli.models.adversarial import adam, bce
+from ganad_cli.models.base import GanadModule
+from ganad_cli.models.fanogan import training_progress
+from ganad_cli.nets.factory import build_critic, build_encoder, build_generator
+
+
+class _AutoencodingGAN(GanadModule):
+    has_encoder = True
+    variational = False
+
+    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
+        super().__init__(model_cfg, shape)
+        self.automatic_optimization = False
+        self.encoder = build_encoder(self.cfg, shape, variational=self.variational)
+        self.generator = build_generator(self.cfg, shape)
+        self.discriminator = build_critic(self.cfg, shape)
+        self._batch_in_epoch = 0
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def generator_modules(self) -> list[torch.nn.Module]:
+        return [self.encoder, self.generator]
+
+    def configure_optimizers(self):
+        c = self.cfg
+        g = itertools.chain(*(m.parameters() for m in self.generator_modules()))
+        return adam(g, c.lr_g, c), adam(self.discriminator.parameters(), c.lr_d, c)
+
+    def generator_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
+        """Total G loss, terms to log, and the fakes D should reject."""
+        raise NotImplementedError
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        (x,) = batch
+        self._batch_in_epoch = batch_idx
+        opt_g, opt_d = self.optimizers()
+        loss_g, logs, fakes = self.generator_loss(x)
+        self.loss_is_finite(loss_g)
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g)
+        opt_g.step()
+
+        d_real, _ = self.discriminator(x)
+        loss_d = bce(d_real, 1.0) + sum(
+            bce(self.discriminator(f.detach())[0], 0.0) for f in fakes
+        ) / len(fakes)
+        self.loss_is_finite(loss_d)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss_d)
+        opt_d.step()
+        self.log_dict(
+            {"train/loss_g": loss_g, "train/loss_d": loss_d, **logs}, on_step=True, on_epoch=True
+        )
+
+
+class GANomaly(_AutoencodingGAN):
+    """Akcay et al. 2018: encoder G_E, decoder G_D, second encoder E2 on the reconstruction.
+
+    G loss = w_adv * ||f(x) - f(x_hat)||^2 + w_con * |x - x_hat| + w_enc * ||z - E2(x_hat)||^2.
+    `encode_reconstruction(x_hat)` exposes E2 for the latent residual ||E(x) - E2(x_hat)||.
+    """
+
+    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
+        super().__init__(model_cfg, shape)
+        self.encoder2 = build_encoder(self.cfg, shape)
+
+    def encode_reconstruction(self, x_hat: torch.Tensor) -> torch.Tensor:
+        return self.encoder2(x_hat)
+
+    def generator_modules(self) -> list[torch.nn.Module]:
+        return [self.encoder, self.generator, self.encoder2]
+
+    def generator_loss(self, x):
+        c = self.cfg
+        z = self.encoder(x)
+        x_hat = self.generator(z)
+        z2 = self.encoder2(x_hat)
+        _, f_x = self.discriminator(x)
+        _, f_hat = self.discriminator(x_hat)
+        adv = (f_x.detach() - f_hat).pow(2).mean()
+        con = (x - x_hat).abs().mean()
+        enc = (z - z2).pow(2).mean()
+        loss = c.w_adv * adv + c.w_con * con + c.w_enc * enc
+        return loss, {"train/adv": adv, "train/con": con, "train/enc": enc}, [x_hat]
+
+
+class BeatGAN(_AutoencodingGAN):
+    """Zhou et al. 2019: AE generator; G loss = ||x - x_hat||^2 + w_adv * ||f(x) - f(x_hat)||^2."""
+
+    def generator_loss(self, x):
+        x_hat = self.generator(self.encoder(x))
+        _, f_x = self.discriminator(x)
+        _, f_hat = self.discriminator(x_hat)
+        rec = (x - x_hat).pow(2).mean()
+        adv = (f_x.detach() - f_hat).pow(2).mean()
+        return rec + self.cfg.w_adv * adv, {"train/rec": rec, "train/adv": adv}, [x_hat]
+
+
+class BetaVAEGAN(_AutoencodingGAN):
+    """beta-VAEGAN (Lueer et al. 2023): VAE encoder/decoder plus a discriminator.
+
+    Loss = rec + beta_t * KL + w_adv * non-saturating adversarial loss on reconstructions and prior
+    samples; rec is the per-element squared error and KL is summed over latent dims and divided by
+    channels * length (the beta-VAE balance). beta_t ramps linearly from 0 to beta over the first
+    `kl_warmup` fraction of training batches (0 = no warm-up). `encode` returns the mean.
+    """
+
+    variational = True
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)[0]
+
+    def beta_now(self) -> float:
+        c = self.cfg
+        if c.kl_warmup <= 0 or self._trainer is None:
+            return float(c.beta)
+        return float(c.beta) * min(1.0, training_progress(self) / c.kl_warmup)
+
+    def generator_loss(self, x):
+        mu, logvar = self.encoder(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        x_hat = self.generator(z)
+        x_p = self.generator(self.sample_z(len(x)))
+        rec = F.mse_loss(x_hat, x)
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        kl_term = kl / (self.channels * self.length)
+        adv = 0.5 * (bce(self.discriminator(x_hat)[0], 1.0) + bce(self.discriminator(x_p)[0], 1.0))
+        beta = self.beta_now()
+        loss = rec + beta * kl_term + self.cfg.w_adv * adv
+        logs = {"train/rec": rec, "train/kl": kl, "train/adv": adv, "train/beta": beta}
+        return loss, logs, [x_hat, x_p]

@@ -1,0 +1,78 @@
+"""f-AnoGAN (Schlegl et al. 2019): WGAN-GP, then an izif encoder with G and D frozen.
+
+Phases share one Lightning fit: the first `gan_fraction` of all training batches
+(trainer.max_epochs x batches per epoch) train the WGAN-GP; the rest train the encoder on
+||x - G(E(x))||^2 + kappa * ||f(x) - f(G(E(x)))||^2 (f: critic features), G and D in eval mode
+and without gradients. So with max_epochs=15 and gan_fraction=0.7 the switch is mid-epoch 11.
+"""
+
+from __future__ import annotations
+
+import torch
+from omegaconf import DictConfig
+
+from ganad_cli.models.adversarial import GANFamily, adam, set_requires_grad
+from ganad_cli.nets.factory import build_encoder
+
+
+def training_progress(module) -> float:
+    """Fraction of all training batches seen before the current one (0 at the start)."""
+    t = module.trainer
+    per_epoch = max(int(t.num_training_batches), 1)
+    if t.max_epochs is not None and t.max_epochs > 0:
+        total = t.max_epochs * per_epoch
+    else:
+        total = max(int(t.estimated_stepping_batches), 1)
+    seen = module.current_epoch * per_epoch + module._batch_in_epoch
+    return seen / total
+
+
+class FAnoGAN(GANFamily):
+    wasserstein = True
+    has_encoder = True
+    default_loss = "wgan_gp"
+
+    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
+        super().__init__(model_cfg, shape)
+        self.encoder = build_encoder(self.cfg, shape)
+        self._batch_in_epoch = 0
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def configure_optimizers(self):
+        c = self.cfg
+        return (*super().configure_optimizers(), adam(self.encoder.parameters(), c.lr_e, c))
+
+    def izif_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x_hat = self.generator(self.encoder(x))
+        _, f_x = self.discriminator(x)
+        _, f_hat = self.discriminator(x_hat)
+        image = (x - x_hat).pow(2).mean()
+        feature = (f_x - f_hat).pow(2).mean()
+        return image + self.cfg.kappa * feature, image, feature
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        (real,) = batch
+        opt_g, opt_d, opt_e = self.optimizers()
+        self._batch_in_epoch = batch_idx
+        if training_progress(self) < self.cfg.gan_fraction:
+            self.gan_step(real, batch_idx, opt_g, opt_d)
+            return
+        # encoder phase: G and D fixed (eval mode: BatchNorm uses running statistics)
+        self.generator.eval()
+        self.discriminator.eval()
+        set_requires_grad(self.generator, False)
+        set_requires_grad(self.discriminator, False)
+        loss_e, image, feature = self.izif_loss(real)
+        self.loss_is_finite(loss_e)
+        opt_e.zero_grad(set_to_none=True)
+        self.manual_backward(loss_e)
+        opt_e.step()
+        set_requires_grad(self.generator, True)
+        set_requires_grad(self.discriminator, True)
+        self.log_dict(
+            {"train/loss_e": loss_e, "train/izif_image": image, "train/izif_feature": feature},
+            on_step=True,
+            on_epoch=True,
+        )

@@ -1,0 +1,182 @@
+"""`ganad report <dir>`: aggregate run folders into one table, mean +- std per configuration.
+
+A run folder is any folder under <dir> with a metrics.json and a config: `effective_config.yaml`
+(written by `ganad evaluate`) or `.hydra/config.yaml` (written by `ganad train`). Runs whose
+model, inversion, score, threshold and data settings agree, apart from seeds and the fold, form
+one row; the metrics are shown as mean +- std (sample std, ddof=1) over those runs with their count.
+Writes report.md and report.csv into <dir> (or --out) and prints the Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from ganad_cli.errors import GanadInputError
+from ganad_cli.io import atomic_write_text
+
+GROUPS = ("model", "inversion", "score", "threshold", "data")
+# keys that only pick a repetition: averaged over, not part of the configuration
+REPEAT_KEYS = {"seed", "fold"}
+METRICS = (
+    "auroc",
+    "auprc",
+    "f1",
+    "fbeta",
+    "precision",
+    "recall",
+    "mcc",
+    "balanced_accuracy",
+)
+
+
+def _flatten(d: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(d, dict):
+        out: dict[str, object] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: json.dumps(d) if isinstance(d, list) else d}
+
+
+def _config(run: Path) -> dict | None:
+    for name in ("effective_config.yaml", ".hydra/config.yaml"):
+        path = run / name
+        if path.is_file():
+            cfg = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+            if isinstance(cfg, dict) and all(g in cfg for g in GROUPS):
+                return cfg
+    return None
+
+
+def collect(root: Path) -> pd.DataFrame:
+    """One row per run folder: its configuration (flattened) and test metrics."""
+    rows = []
+    for metrics_file in sorted(root.rglob("metrics.json")):
+        run = metrics_file.parent
+        cfg = _config(run)
+        if cfg is None:
+            continue
+        try:
+            metrics = json.loads(metrics_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        row: dict[str, object] = {"run": str(run.relative_to(root)) or "."}
+        for g in GROUPS:
+            for k, v in _flatten(cfg[g]).items():
+                if k.split(".")[-1] not in REPEAT_KEYS:
+                    row[f"{g}.{k}"] = v
+        row["kind"] = "evaluate" if (run / "effective_config.yaml").is_file() else "train"
+        for m in METRICS:
+            v = metrics.get(f"test/{m}")
+            row[m] = float(v) if isinstance(v, (int, float)) else math.nan
+        per_class = metrics.get("test/per_class") or {}
+        for c, vals in per_class.items():
+            row[f"rate[{c}]"] = vals.get("flagged_rate", math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _groupable(v: object) -> object:
+    return "null" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+    """Group by every configuration column; mean, std and count of each metric."""
+    config_cols = [c for c in runs.columns if c.split(".")[0] in GROUPS] + ["kind"]
+    runs = runs.copy()
+    for c in config_cols:  # NaN/None never equal themselves: make them groupable
+        runs[c] = runs[c].map(_groupable)
+    varying = [c for c in config_cols if runs[c].astype(str).nunique() > 1]
+    metric_cols = [c for c in runs.columns if c in METRICS or c.startswith("rate[")]
+    rows = []
+    for _, group in runs.groupby([runs[c].astype(str) for c in config_cols], sort=False):
+        first = group.iloc[0]
+        row: dict[str, object] = {g: first.get(f"{g}.name", "") for g in GROUPS}
+        row["differs"] = " ".join(
+            f"{c}={first[c]}" for c in varying if c.split(".")[-1] != "name" and c != "kind"
+        )
+        row["kind"] = first["kind"]
+        row["runs"] = len(group)
+        for m in metric_cols:
+            values = group[m].astype(float).dropna()
+            row[f"{m}_mean"] = values.mean() if len(values) else math.nan
+            row[f"{m}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pm(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return "–"
+    return f"{mean:.3f} ± {std:.3f}" if not math.isnan(std) else f"{mean:.3f}"
+
+
+def markdown(
+    table: pd.DataFrame, metrics: tuple[str, ...] = ("auroc", "auprc", "f1", "mcc")
+) -> str:
+    rate_cols = sorted(
+        {c[: -len("_mean")] for c in table.columns if c.startswith("rate[") and c.endswith("_mean")}
+    )
+    show_differs = bool(table["differs"].astype(bool).any())
+    head = [*GROUPS, *(["differs"] if show_differs else []), "runs"]
+    head += [f"test {m}" for m in metrics] + [f"flagged {c[5:-1]}" for c in rate_cols]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        cells = [str(r[g]) for g in GROUPS]
+        if show_differs:
+            cells.append(str(r["differs"]) or "–")
+        cells.append(str(r["runs"]))
+        cells += [_pm(r[f"{m}_mean"], r[f"{m}_std"]) for m in metrics]
+        cells += [_pm(r[f"{c}_mean"], r[f"{c}_std"]) for c in rate_cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def build_report(root: Path, out: Path | None = None) -> tuple[pd.DataFrame, str]:
+    root = Path(root)
+    if not root.is_dir():
+        raise GanadInputError(f"report directory {root} not found")
+    runs = collect(root)
+    if runs.empty:
+        raise GanadInputError(
+            f"no run folders under {root}; expected folders with metrics.json and "
+            ".hydra/config.yaml (written by 'ganad train' or 'ganad evaluate')"
+        )
+    table = aggregate(runs)
+    text = (
+        f"# ganad report: {root}\n\n{len(runs)} runs, {len(table)} configurations; test metrics "
+        "as mean ± std (ddof=1) over seeds/folds; 'flagged X' = fraction of class X above tau.\n\n"
+        + markdown(table)
+    )
+    out = Path(out) if out else root
+    atomic_write_text(out / "report.md", text)
+    atomic_write_text(out / "report.csv", table.to_csv(index=False))
+    atomic_write_text(out / "report_runs.csv", runs.to_csv(index=False))
+    return table, text
+
+
+def main(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ganad report",
+        description="Aggregate run folders under DIR: mean ± std per configuration.",
+    )
+    parser.add_argument("dir", help="a folder holding run folders (e.g. a multirun sweep)")
+    parser.add_argument("--out", help="where report.md/report.csv go (default: DIR)")
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        _, text = build_report(Path(ns.dir), Path(ns.out) if ns.out else None)
+    except GanadInputError as exc:
+        print(f"ganad: error: {exc}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    return 0

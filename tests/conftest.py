@@ -1,0 +1,39 @@
+"""Shared fixtures: the repo's config dir, the shared MIT-BIH copy, a composed config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def mitdb_root() -> Path:
+    root = Path(os.environ.get("GANAD_MITDB", SHARED / "data" / "mitdb"))
+    if not (root / "100.hea").is_file():
+        pytest.fail(f"MIT-BIH records not found at {root}; set GANAD_MITDB")
+    return root
+
+
+@pytest.fixture(scope="session")
+def compose_train():
+    """compose_train(overrides) -> DictConfig, through Hydra's compose API."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from ganad_cli.config import register_configs
+    from ganad_cli.paths import conf_dir
+
+    register_configs()
+
+    def _compose(overrides: list[str] | None = None, name: str = "train"):
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            return compose(name, overrides=overrides or [], return_hydra_config=False)
+
+    yield _compose
+    GlobalHydra.instance().clear()

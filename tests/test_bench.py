@@ -1,0 +1,140 @@
+"""`ganad bench`: a tiny grid on a smoke run writes bench.csv and bench.md with every cell filled;
+bad input ends with one line and exit 2 and leaves the run untouched."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from ganad_cli.bench import bench_subset, plan_rows
+from ganad_cli.cli import main
+
+GRID = [
+    "bench.n=24",
+    "bench.eps=[0.05,0.5]",
+    "bench.n_max=[3]",
+    "bench.batch=[1,8,64]",
+    "bench.inversions=[anogan,encoder_then_anogan,encoder]",
+    "bench.warmup_steps=1",
+    "threads=1",
+]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    """A trained smoke run of a model with an encoder (BeatGAN), so every row kind exists."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    run = tmp_path_factory.mktemp("bench") / "run"
+    code = main(
+        ["train", "experiment=smoke", "model=beatgan", "quiet=true", f"hydra.run.dir={run}"]
+    )
+    torch.set_num_threads(saved)
+    assert code == 0 and (run / "detector.pt").is_file()
+    return run
+
+
+def test_bench_writes_every_row_and_cell(smoke_run):
+    before = {p: p.read_bytes() for p in (smoke_run / "metrics.json", smoke_run / "detector.pt")}
+    before_cfg = (smoke_run / ".hydra" / "config.yaml").read_text()
+    assert main(["bench", f"run={smoke_run}", "bench=table1", *GRID]) == 0
+    frame = pd.read_csv(smoke_run / "bench.csv")
+    # batch 64 > n = 24 collapses into batch 24; encoder rows have no eps/n_max
+    assert sorted(set(frame.batch)) == [1, 8, 24]
+    counts = frame.inversion.value_counts().to_dict()
+    assert counts == {"anogan": 6, "encoder_then_anogan": 6, "encoder": 3}
+    search = frame[frame.inversion != "encoder"]
+    assert search.notna().all().all(), search[search.isna().any(axis=1)]
+    enc = frame[frame.inversion == "encoder"].drop(columns=["eps", "n_max"])
+    assert enc.notna().all().all()
+    assert (frame.n == 24).all() and (frame.ms_per_sample_mean > 0).all()
+    assert (frame.samples_per_s > 0).all() and frame.auroc.between(0, 1).all()
+    assert (frame[frame.batch == 1].timings == 24).all()  # one timing per sample
+    assert (frame.timings >= 3).all()  # whole passes repeated up to min_timings
+    assert (search.mean_steps <= 3).all()
+    assert (frame[frame.inversion == "encoder"].mean_steps == 0).all()
+    # same problem at every batch size: same steps, convergence and AUROC
+    for _, group in search.groupby(["inversion", "eps", "n_max"]):
+        assert group.auroc.nunique() == 1 and group.fraction_converged.nunique() == 1
+        assert group.mean_steps.nunique() == 1
+    assert {"hw_device_name", "hw_torch_threads", "hw_torch"} <= set(frame.columns)
+    assert (frame.hw_torch_threads == 1).all()
+    md = (smoke_run / "bench.md").read_text()
+    table = [line for line in md.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + len(frame)  # header + one line per row
+    assert "Runtime (ms/sample)" in table[0] and "test AUROC" in table[0]
+    assert "nan" not in md.lower() and "torch" in md and "threads" in md
+    assert "Encoder + AnoGAN" in md and "| Encoder | – | – | 24 |" in md
+    # the run itself is untouched
+    for p, data in before.items():
+        assert p.read_bytes() == data, p
+    assert (smoke_run / ".hydra" / "config.yaml").read_text() == before_cfg
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("bench.eps=[0.05,0]", "bench.eps"),
+        ("bench.eps=[-0.1]", "bench.eps"),
+        ("bench.n_max=[0]", "bench.n_max"),
+        ("bench.batch=[1,0]", "bench.batch"),
+        ("bench.inversions=[magic]", "bench.inversions"),
+        ("device=tpu", "device"),
+    ],
+)
+def test_bad_grid_values_exit_2_with_one_line(smoke_run, capsys, override, key):
+    code = main(["bench", f"run={smoke_run}", override])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("ganad: error:") and key in err
+    assert (smoke_run / "detector.pt").is_file()  # the run folder is not removed
+
+
+def test_run_folder_without_detector_exits_2(smoke_run, tmp_path, capsys):
+    bare = tmp_path / "bare"
+    shutil.copytree(smoke_run / ".hydra", bare / ".hydra")
+    assert main(["bench", f"run={bare}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "detector" in err and str(bare) in err
+    assert not (bare / "bench.csv").exists()
+    assert main(["bench", f"run={tmp_path / 'missing'}"]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the message for a machine without CUDA")
+def test_cuda_without_cuda_exits_2(smoke_run, capsys):
+    assert main(["bench", f"run={smoke_run}", "device=cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_plan_skips_senseless_rows():
+    bench = OmegaConf.create(
+        {
+            "inversions": ["anogan", "encoder_then_anogan", "encoder"],
+            "eps": [0.005, 0.05],
+            "n_max": [100, 500],
+            "batch": [1, 64, 512],
+        }
+    )
+    rows = plan_rows(bench, 100, has_encoder=False)  # GAN-only: no encoder rows
+    assert {r["inversion"] for r in rows} == {"anogan"}
+    assert sorted({r["batch"] for r in rows}) == [1, 64, 100]  # 512 > n collapses into n
+    assert len(rows) == 2 * 2 * 3
+    rows = plan_rows(bench, 50, has_encoder=True)  # 64 and 512 both collapse into 50
+    assert [r["batch"] for r in rows if r["inversion"] == "encoder"] == [1, 50]
+    assert all(r["eps"] is None for r in rows if r["inversion"] == "encoder")
+
+
+def test_subset_is_stratified_and_seeded():
+    import numpy as np
+
+    y = np.array([0] * 90 + [1] * 10)
+    a, b = bench_subset(y, 20, 0), bench_subset(y, 20, 0)
+    assert (a == b).all() and len(a) == 20 and y[a].sum() == 2
+    assert len(bench_subset(y, 500, 0)) == 100

@@ -1,0 +1,67 @@
+"""Config composition for every group choice, and bad overrides exiting 2 before any run folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganad_cli.config import validate_config
+from ganad_cli.paths import conf_dir
+
+GROUPS = ["data", "model", "inversion", "score", "threshold", "trainer", "logger", "experiment"]
+
+
+def _choices(group: str) -> list[str]:
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "group,choice", [(g, c) for g in GROUPS for c in _choices(g)], ids=lambda v: str(v)
+)
+def test_every_group_choice_composes_and_validates(compose_train, group, choice):
+    cfg = compose_train([f"{group}={choice}"])
+    if group != "experiment":
+        assert cfg[group] is not None
+    try:
+        validate_config(cfg)
+    except Exception as exc:  # a choice may legitimately need another key (e.g. data.root)
+        pytest.fail(f"{group}={choice} does not validate with defaults: {exc}")
+
+
+def test_each_group_has_a_choice():
+    for group in GROUPS:
+        assert _choices(group), f"conf/{group}/ has no YAML"
+
+
+def test_defaults_list_comes_first_in_train_yaml():
+    text = (conf_dir() / "train.yaml").read_text()
+    first_key = next(line for line in text.splitlines() if line and not line.startswith("#"))
+    assert first_key.startswith("defaults:")
+
+
+def test_schema_rejects_unknown_key_and_wrong_type(compose_train):
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException):
+        compose_train(["model.not_a_key=1"])
+    with pytest.raises(ConfigCompositionException):
+        compose_train(["inversion.n_max=many"])
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("inversion.eps=0", "inversion.eps"),
+        ("inversion.n_max=0", "inversion.n_max"),
+        ("inversion.batch_size=0", "inversion.batch_size"),
+        ("data.batch_size=0", "data.batch_size"),
+        ("model.latent_dim=0", "model.latent_dim"),
+        ("data.contamination=1.0", "data.contamination"),
+        ("data.fold=5", "data.fold"),
+        ("threshold.quantile=1.5", "threshold.quantile"),
+    ],
+)
+def test_range_checks_name_the_key(compose_train, override, key):
+    from ganad_cli.errors import GanadInputError
+
+    with pytest.raises(GanadInputError, match=key.replace(".", r"\.")):
+        validate_config(compose_train([override]))

@@ -1,0 +1,157 @@
+"""Splits on real MIT-BIH records and other data sets: determinism, no record overlap,
+contamination exactly as requested, the ecgan 85/15 preset, max_samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganad_cli.data import load_samples
+from ganad_cli.data.base import Samples
+from ganad_cli.data.mitbih import DS1, DS2
+from ganad_cli.data.splits import make_splits
+from ganad_cli.errors import GanadInputError
+
+# a few DS1 and DS2 records that hold N, S, V and F beats
+RECORDS = [100, 105, 106, 118, 124, 201, 208, 213, 223, 233]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("splits_cache")
+
+
+@pytest.fixture
+def mit(compose_train, mitdb_root, cache):
+    def make(*overrides: str):
+        cfg = compose_train(
+            [
+                "data=mitbih",
+                f"data.root={mitdb_root}",
+                f"data.cache_dir={cache}",
+                "data.download=false",
+                f"data.records={RECORDS}",
+                *overrides,
+            ]
+        ).data
+        return load_samples(cfg), cfg
+
+    return make
+
+
+def _ids(splits):
+    """Identify beats by (record, first samples) since subsets do not keep indices."""
+    return [
+        {(g, x.tobytes()) for g, x in zip(s.group, s.x[:, 0, :8])}
+        for s in (splits.train, splits.val, splits.test)
+    ]
+
+
+@pytest.mark.parametrize("split", ["intra_patient", "ecgan", "inter_patient"])
+def test_deterministic_for_a_seed(mit, split):
+    samples, cfg = mit(f"data.split={split}", "data.val_anomaly_fraction=0.2")
+    a = make_splits(samples, cfg)
+    b = make_splits(load_samples(cfg), cfg)
+    for x, y in zip((a.train, a.val, a.test), (b.train, b.val, b.test)):
+        assert np.array_equal(x.x, y.x) and np.array_equal(x.cls, y.cls)
+    cfg.seed = 1
+    c = make_splits(load_samples(cfg), cfg)
+    assert not np.array_equal(a.val.x, c.val.x) or not np.array_equal(a.train.x, c.train.x)
+    # every split is disjoint from the others
+    tr, va, te = _ids(a)
+    assert not (tr & va) and not (tr & te) and not (va & te)
+
+
+def test_inter_patient_keeps_records_apart(mit):
+    samples, cfg = mit("data.split=inter_patient", "data.val_anomaly_fraction=0.5")
+    s = make_splits(samples, cfg)
+    groups = [set(x.group) for x in (s.train, s.val, s.test)]
+    assert not (groups[0] & groups[1]) and not (groups[0] & groups[2])
+    assert not (groups[1] & groups[2])
+    ds1, ds2 = {str(r) for r in DS1}, {str(r) for r in DS2}
+    assert groups[0] | groups[1] <= ds1 and groups[2] <= ds2
+    assert groups[2] == ds2 & {str(r) for r in RECORDS}
+    assert s.info["groups"]["test"] == sorted(groups[2])
+    # the test set holds every beat of the DS2 records
+    assert len(s.test) == int(np.isin(samples.group, sorted(ds2)).sum())
+    assert s.train.label.sum() == 0  # no contamination asked for
+
+
+@pytest.mark.parametrize("split", ["intra_patient", "ecgan", "inter_patient"])
+@pytest.mark.parametrize("fraction", [0.05, 0.3])
+def test_contamination_moves_exact_fraction(mit, split, fraction):
+    samples, cfg = mit(f"data.split={split}", f"data.contamination={fraction}")
+    s = make_splits(samples, cfg)
+    eligible = s.info["train_anomaly_eligible"]
+    if split == "inter_patient":
+        fit = s.info["groups"]["train"]
+        assert eligible == int(((samples.label == 1) & np.isin(samples.group, fit)).sum())
+    else:
+        assert eligible == int((samples.label == 1).sum())
+    assert int(s.train.label.sum()) == round(fraction * eligible) == s.info["train_contaminated"]
+    assert s.info["contamination"] == fraction
+    assert s.info["train_anomaly_share"] == pytest.approx(s.train.label.mean())
+
+
+def test_ecgan_preset_85_15(mit):
+    samples, cfg = mit("data.split=ecgan")
+    s = make_splits(samples, cfg)
+    n_normal = int((samples.label == 0).sum())
+    test_normal = int((s.test.label == 0).sum())
+    assert test_normal == n_normal - int(np.ceil(0.85 * n_normal))
+    n_val_normal = int((s.val.label == 0).sum())
+    # anomalies shared between validation and test in proportion to their normals
+    share = test_normal / (test_normal + n_val_normal)
+    n_anom = int((samples.label == 1).sum())
+    assert int(s.test.label.sum()) == int(np.ceil(n_anom * share))
+    assert int(s.val.label.sum()) == n_anom - int(np.ceil(n_anom * share))
+    assert len(s.train) + len(s.val) + len(s.test) == len(samples)
+
+
+def test_val_anomaly_fraction_intra(mit):
+    samples, cfg = mit("data.val_anomaly_fraction=0.25")
+    s = make_splits(samples, cfg)
+    n_anom = int((samples.label == 1).sum())
+    assert int(s.val.label.sum()) == round(0.25 * n_anom)
+    assert int(s.val.label.sum()) + int(s.test.label.sum()) == n_anom
+
+
+def test_class_counts_recorded(mit):
+    samples, cfg = mit()
+    s = make_splits(samples, cfg)
+    total: dict[str, int] = {}
+    for part in s.info["class_counts"].values():
+        for k, v in part.items():
+            total[k] = total.get(k, 0) + v
+    names, counts = np.unique(samples.cls, return_counts=True)
+    assert total == {str(k): int(v) for k, v in zip(names, counts)}
+
+
+def test_normal_classes_absent_is_input_error(mit):
+    samples, cfg = mit("data.normal_classes=[X]")
+    with pytest.raises(GanadInputError, match="normal_classes"):
+        make_splits(samples, cfg)
+
+
+def test_max_samples_subsets_seeded(mit):
+    a, cfg = mit("data.max_samples=500")
+    b, _ = mit("data.max_samples=500")
+    assert len(a) == 500 and np.array_equal(a.x, b.x)
+
+
+def test_inter_patient_group_folds_for_any_data(compose_train):
+    """Without group lists, inter_patient makes seeded group-wise folds (here synthetic data)."""
+    cfg = compose_train(["data.split=inter_patient", "data.batch_size=4"]).data
+    rng = np.random.default_rng(0)
+    n = 600
+    cls = np.where(rng.random(n) < 0.2, "V", "N")
+    samples = Samples(
+        x=rng.normal(size=(n, 1, 16)).astype(np.float32),
+        cls=cls,
+        group=np.array([f"p{i % 12}" for i in range(n)]),
+    )
+    s = make_splits(samples, cfg)
+    groups = [set(x.group) for x in (s.train, s.val, s.test)]
+    assert not (groups[0] & groups[2]) and not (groups[1] & groups[2])
+    assert not (groups[0] & groups[1])
+    assert len(groups[2]) in (2, 3)  # 12 groups in 5 folds

@@ -1,0 +1,195 @@
+"""Model zoo: every model trains, feeds inversion and scoring, overfits, is deterministic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from ganad_cli.callbacks import SampleGrid
+from ganad_cli.data.synthetic import generate_synthetic_ecg
+from ganad_cli.errors import GanadInputError
+from ganad_cli.inversion import invert
+from ganad_cli.inversion.anogan import distance
+from ganad_cli.models import MODELS, build_model
+from ganad_cli.scoring.components import compute_components
+
+LENGTH = 64
+SCORE_CFG = {"residual_norm": "l1"}
+
+
+@pytest.fixture(scope="module")
+def beats() -> torch.Tensor:
+    s = generate_synthetic_ecg(64, 2, LENGTH, seed=0)
+    return torch.from_numpy(s.x[s.cls == "N"][:64])
+
+
+@pytest.fixture(scope="module")
+def model_cfgs(request) -> dict[str, dict]:
+    """Each model's default config, composed from conf/model/<name>.yaml, smaller networks."""
+    compose = request.getfixturevalue("compose_train")
+    out = {}
+    for name in MODELS:
+        cfg = compose([f"model={name}", "model.base_channels=8", "model.latent_dim=8"])
+        out[name] = dict(cfg.model)
+    return out
+
+
+def fit(model, x, *, batches: int, epochs: int = 1, batch_size: int = 16, callbacks=(), seed=0):
+    pl.seed_everything(seed, verbose=False)
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        limit_train_batches=batches,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        deterministic=True,
+        callbacks=list(callbacks),
+    )
+    loader = DataLoader(
+        TensorDataset(x),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    trainer.fit(model, loader)
+    return trainer
+
+
+def make(cfg: dict, shape=(1, LENGTH), seed: int = 0):
+    pl.seed_everything(seed, verbose=False)
+    return build_model(cfg, shape)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_trains_and_feeds_inversion_and_scoring(name, model_cfgs, beats, tmp_path):
+    model = make(model_cfgs[name])
+    trainer = fit(model, beats, batches=4, callbacks=[SampleGrid(tmp_path / "plots", n=4)])
+    logged = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    assert any(k.startswith("train/loss") for k in logged), logged
+    assert all(math.isfinite(v) for v in logged.values()), logged
+    if name == "fanogan":  # last of 4 batches is past gan_fraction=0.7: the encoder phase ran
+        assert "train/loss_e" in logged
+    assert (tmp_path / "plots" / "samples_epoch000.png").is_file()
+
+    model.eval()
+    x = beats[:6]
+    inversions = {"anogan": {"name": "anogan", "n_max": 3}}
+    if model.has_encoder:
+        inversions["encoder"] = {"name": "encoder"}
+    names = ["residual", "discriminator", "feature_matching", "latent_norm"]
+    if hasattr(model, "encode_reconstruction"):
+        names.append("latent_residual")
+    for inv_name, inv_cfg in inversions.items():
+        inv = invert(model, x, inv_cfg)
+        assert inv.x_hat.shape == x.shape and inv.z.shape == (6, model.latent_dim)
+        comps = compute_components(model, x, inv, names, SCORE_CFG)
+        for comp, values in comps.items():
+            assert values.shape == (6,) and np.isfinite(values).all(), (inv_name, comp)
+    logit, feats = model.discriminate(x)
+    assert logit.shape == (6,) and feats.dim() == 2 and len(feats) == 6
+    assert model.wasserstein == (name in ("wgan", "wgan_gp", "fanogan"))
+    assert model.has_encoder == (name not in ("gan", "wgan", "wgan_gp"))
+
+
+@pytest.mark.parametrize(
+    ("name", "backbone"),
+    [("gan", "conv2d"), ("ganomaly", "mlp"), ("bigan", "lstm"), ("beatgan", "conv2d")],
+)
+def test_backbones_train_on_their_shapes(name, backbone, model_cfgs, beats):
+    cfg = {**model_cfgs[name], "backbone": backbone}
+    x = beats[:32, :, :LENGTH]  # length 64 = 8x8 for conv2d, as digits are stored (n, 1, 64)
+    model = make(cfg, (1, LENGTH))
+    trainer = fit(model, x, batches=2)
+    assert all(math.isfinite(float(v)) for v in trainer.callback_metrics.values())
+    model.eval()
+    z = model.sample_z(3)
+    assert model.decode(z).shape == (3, 1, LENGTH)
+    if model.has_encoder:
+        assert model.encode(x[:3]).shape == (3, model.latent_dim)
+
+
+def test_multichannel_and_bad_image_shape(model_cfgs):
+    model = make(model_cfgs["beatgan"], (3, 100))
+    x = torch.randn(4, 3, 100)
+    assert model.decode(model.encode(x)).shape == (4, 3, 100)
+    with pytest.raises(GanadInputError, match="model.backbone"):
+        make({**model_cfgs["gan"], "backbone": "conv2d"}, (1, 60))
+    with pytest.raises(GanadInputError, match="model.backbone"):
+        make({**model_cfgs["gan"], "backbone": "transformer"})
+    with pytest.raises(GanadInputError, match="model.loss"):
+        make({**model_cfgs["gan"], "loss": "hinge"})
+
+
+def _reconstruction_error(model, x: torch.Tensor) -> float:
+    model.eval()
+    cfg = {"name": "encoder"} if model.has_encoder else {"name": "anogan", "n_max": 60, "lr": 0.05}
+    inv = invert(model, x, {**cfg, "eps": 1e-6})
+    return float(distance(x, inv.x_hat).mean())
+
+
+# One representative per family; lr raised so a handful of epochs on 8 beats is enough.
+FAMILIES = {
+    "gan": {"lr_g": 1e-3, "lr_d": 1e-3},
+    "fanogan": {"lr_g": 1e-3, "lr_d": 1e-3, "lr_e": 3e-3, "n_critic": 1},
+    "alad": {"lr_g": 1e-3, "lr_d": 1e-4},  # BiGAN family; ALAD's D_xx drives reconstruction
+    "beatgan": {"lr_g": 3e-3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_short_overfit_lowers_reconstruction_error(name, model_cfgs, beats):
+    x = beats[:8]
+    model = make({**model_cfgs[name], **FAMILIES[name]})
+    before = _reconstruction_error(model, x)
+    fit(model, x.repeat(8, 1, 1), batches=8, epochs=6, batch_size=8)
+    after = _reconstruction_error(model, x)
+    assert after < 0.8 * before, (before, after)
+
+
+@pytest.mark.parametrize("name", ["wgan_gp", "beta_vaegan", "alad"])
+def test_deterministic_for_a_seed(name, model_cfgs, beats):
+    def run(seed: int) -> list[torch.Tensor]:
+        model = make(model_cfgs[name], seed=seed)
+        fit(model, beats[:32], batches=2, seed=seed)
+        return [p.detach().clone() for p in model.parameters()]
+
+    a, b, c = run(0), run(0), run(1)
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    assert not all(torch.equal(p, q) for p, q in zip(a, c))
+
+
+class _CorruptAtEpoch(pl.Callback):
+    """Puts a NaN into the discriminator at the start of an epoch (a real divergence)."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            with torch.no_grad():
+                next(pl_module.discriminator.parameters()).fill_(float("nan"))
+
+
+def test_divergence_stops_with_step_and_keeps_last_checkpoint(model_cfgs, beats, tmp_path):
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    model = make(model_cfgs["gan"])
+    ckpt = ModelCheckpoint(dirpath=str(tmp_path), save_last=True)
+    trainer = pl.Trainer(
+        max_epochs=3,
+        limit_train_batches=2,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[ckpt, _CorruptAtEpoch(1)],
+    )
+    with pytest.raises(FloatingPointError, match=r"global step \d+ \(epoch 1\)"):
+        trainer.fit(model, DataLoader(TensorDataset(beats[:32]), batch_size=16))
+    state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
+    assert state and all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
