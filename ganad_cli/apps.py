@@ -22,7 +22,9 @@ log = logging.getLogger("ganad")
 
 def _fail_input(exc: GanadInputError, run_dir: Path) -> None:
     """One line, exit 2; a single run's folder is removed so nothing looks finished."""
-    print(f"ganad: error: {exc}", file=sys.stderr)
+    from ganad_cli.cli import error
+
+    error(str(exc))  # with GANAD_DEBUG=1 the traceback first
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         raise exc  # the launcher records the failed job; other jobs go on
     logging.shutdown()
@@ -40,8 +42,16 @@ def train_app(cfg: DictConfig) -> float | None:
     except GanadInputError as exc:
         _fail_input(exc, run_dir)
     except FloatingPointError as exc:
-        print(f"ganad: error: training diverged: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+        from ganad_cli.cli import error
+
+        raise SystemExit(error(f"training diverged: {exc}", 1)) from None
+    except OSError as exc:  # disk full, output folder made read-only mid-run
+        from ganad_cli.cli import error
+        from ganad_cli.safety import describe_os_error
+
+        if describe_os_error(exc) is None:
+            raise
+        raise SystemExit(error(describe_os_error(exc), 1)) from None
     except KeyboardInterrupt as exc:
         print(f"ganad: {exc}" if str(exc) else "ganad: interrupted", file=sys.stderr)
         raise SystemExit(130) from None

@@ -10,8 +10,9 @@ import torch
 
 
 class SampleGrid(pl.Callback):
-    """At the end of training, write `<out_dir>/samples_epochXXX.png` (XXX: last completed epoch): generated samples G(z) for a
-    fixed z and, for encoder models, training inputs with their reconstructions G(E(x)).
+    """At the end of training, write `<out_dir>/samples_epochXXX.png` (XXX: last completed
+    epoch): generated samples G(z) for a fixed z and, for encoder models, training inputs
+    (grey) with their reconstructions G(E(x)).
 
     Uses its own torch.Generator, so the global RNG (and thus determinism) is untouched.
     """

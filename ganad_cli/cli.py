@@ -62,7 +62,18 @@ _NO_RUN_FLAGS = {
 }
 
 
+def debug() -> bool:
+    """GANAD_DEBUG=1: show the traceback behind a `ganad: error:` line (and Hydra's in full)."""
+    import os
+
+    return os.environ.get("GANAD_DEBUG", "").lower() not in ("", "0", "false", "no")
+
+
 def error(message: str, code: int = 2) -> int:
+    if debug() and sys.exc_info()[0] is not None:
+        import traceback
+
+        traceback.print_exc()
     print(f"ganad: error: {message}", file=sys.stderr)
     return code
 
@@ -142,7 +153,10 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
             ) from exc
         except (HydraException, OmegaConfBaseException) as exc:
             cause = exc.__cause__
-            detail = str(exc).splitlines()[0]
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            detail = lines[0] if lines else type(exc).__name__
+            if detail.endswith(":") and len(lines) > 1:  # "... raised while composing config:"
+                detail += " " + lines[1]
             if cause is not None:
                 detail += ": " + str(cause).splitlines()[0]
             raise GanadInputError(detail) from exc
@@ -153,8 +167,11 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
 def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config_name: str) -> int:
     overrides, multirun, only_prints = split_args(args)
     if not only_prints:
+        from ganad_cli.safety import check_output_dirs
+
         try:
             preflight(config_name, overrides, multirun)
+            check_output_dirs(config_name, overrides, multirun)
         except GanadInputError as exc:
             return error(str(exc))
     saved = sys.argv
@@ -183,6 +200,10 @@ def resume_args(args: list[str]) -> list[str]:
         raise GanadInputError(f"resume: {saved} not found; expected a run folder of 'ganad train'")
     if not (run / "checkpoints" / "last.ckpt").is_file():
         raise GanadInputError(f"resume: no checkpoint {run / 'checkpoints' / 'last.ckpt'}")
+    from ganad_cli.safety import load_checkpoint_safely
+
+    # Lightning unpickles ckpt_path itself: refuse a damaged or code-running file first
+    load_checkpoint_safely(run / "checkpoints" / "last.ckpt", "resume: checkpoint")
     original = [o for o in OmegaConf.load(saved) if not o.startswith(("resume=", "hydra.run.dir="))]
     extra = [a for a in args if not a.startswith("resume=")]
     return [*original, *extra, f"resume={run}", f"hydra.run.dir={run}"]
@@ -264,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ganad {__version__}")
         return 0
     command, rest = argv[0], argv[1:]
+    if debug():
+        import os
+
+        os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     if command not in COMMANDS:
         return error(f"unknown command '{command}'; valid commands: {', '.join(COMMANDS)}")
     return COMMANDS[command](rest)

@@ -147,6 +147,23 @@ def precheck(overrides: list[str], multirun: bool) -> None:
         GlobalHydra.instance().clear()
 
 
+def check_same_splits(run_dir: Path, info: dict) -> None:
+    """The split sizes must match the run's metrics.json: otherwise the data moved under it."""
+    import json
+
+    try:
+        saved = json.loads((run_dir / "metrics.json").read_text()).get("data") or {}
+    except (OSError, ValueError):
+        return  # an interrupted run has no metrics.json; the detector alone is enough
+    keys = [k for k in ("n_train", "n_val", "n_test") if k in saved and k in info]
+    diff = {k: (saved[k], info[k]) for k in keys if saved[k] != info[k]}
+    if diff:
+        raise GanadInputError(
+            f"run {run_dir}: its data config now gives other splits than in training "
+            f"(run, now: {diff}); the data files changed since the run"
+        )
+
+
 def run_evaluation(eval_cfg: DictConfig, out_dir: Path) -> dict:
     """Re-run inversion and scoring of a trained run; write results into out_dir only."""
     from ganad_cli.data import load_samples
@@ -162,6 +179,7 @@ def run_evaluation(eval_cfg: DictConfig, out_dir: Path) -> dict:
             f"run {run_dir}: its data config now gives windows of shape {shape}, but the detector "
             f"expects {frozen.shape}; the data set changed since training"
         )
+    check_same_splits(run_dir, splits.info)
     model = frozen.model
     use_gpu = cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
     model.to("cuda" if use_gpu else "cpu")

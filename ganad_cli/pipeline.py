@@ -50,6 +50,8 @@ class SaveOnInterrupt(pl.Callback):
 def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
     from pytorch_lightning.callbacks import ModelCheckpoint
 
+    from ganad_cli.checkpoint_io import AtomicCheckpointIO
+
     t = cfg.trainer
     checkpoint = ModelCheckpoint(
         dirpath=str(run_dir / "checkpoints"),
@@ -72,6 +74,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
         deterministic=t.deterministic,
         logger=build_logger(cfg, run_dir),
         callbacks=[checkpoint, on_interrupt],
+        plugins=[AtomicCheckpointIO()],  # atomic saves, weights-only loads
         default_root_dir=str(run_dir),
         enable_progress_bar=t.enable_progress_bar and not quiet,
         enable_model_summary=not quiet,
@@ -227,6 +230,7 @@ def evaluate_into(
     for split, s, res in (("val", splits.val, val_res), ("test", splits.test, test_res)):
         m = detection_metrics(s.label, res["scores"], detector.threshold, beta, s.cls)
         m["lambda"] = detector.score.weights
+        m["combine"] = detector.score_cfg.get("combine", "weighted")
         m["components"] = detector.score.components
         metrics.update({f"{split}/{k}": v for k, v in m.items()})
     metrics["data"] = splits.info
@@ -263,7 +267,7 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
         ckpt_path = str(Path(cfg.resume) / "checkpoints" / "last.ckpt")
         log.info("resuming from %s", ckpt_path)
     t0 = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     train_seconds = time.perf_counter() - t0
     if trainer.interrupted:
         raise KeyboardInterrupt(

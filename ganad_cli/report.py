@@ -93,15 +93,24 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.copy()
     for c in config_cols:  # NaN/None never equal themselves: make them groupable
         runs[c] = runs[c].map(_groupable)
-    varying = [c for c in config_cols if runs[c].astype(str).nunique() > 1]
+    name_cols = [f"{g}.name" for g in GROUPS if f"{g}.name" in runs.columns]
+    names = runs[name_cols].astype(str).agg("/".join, axis=1)
+    # per set of names: the settings that tell its configurations apart
+    varying = {
+        key: [
+            c
+            for c in config_cols
+            if c not in name_cols and c != "kind" and sub[c].astype(str).nunique() > 1
+        ]
+        for key, sub in runs.groupby(names)
+    }
     metric_cols = [c for c in runs.columns if c in METRICS or c.startswith("rate[")]
     rows = []
     for _, group in runs.groupby([runs[c].astype(str) for c in config_cols], sort=False):
         first = group.iloc[0]
         row: dict[str, object] = {g: first.get(f"{g}.name", "") for g in GROUPS}
-        row["differs"] = " ".join(
-            f"{c}={first[c]}" for c in varying if c.split(".")[-1] != "name" and c != "kind"
-        )
+        key = "/".join(str(first[c]) for c in name_cols)
+        row["differs"] = " ".join(f"{c}={first[c]}" for c in varying[key])
         row["kind"] = first["kind"]
         row["runs"] = len(group)
         for m in metric_cols:
@@ -125,13 +134,17 @@ def markdown(
         {c[: -len("_mean")] for c in table.columns if c.startswith("rate[") and c.endswith("_mean")}
     )
     show_differs = bool(table["differs"].astype(bool).any())
-    head = [*GROUPS, *(["differs"] if show_differs else []), "runs"]
+    show_kind = table["kind"].nunique() > 1  # train runs and `ganad evaluate` folders
+    head = [*GROUPS, *(["differs"] if show_differs else []), *(["kind"] if show_kind else [])]
+    head.append("runs")
     head += [f"test {m}" for m in metrics] + [f"flagged {c[5:-1]}" for c in rate_cols]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         cells = [str(r[g]) for g in GROUPS]
         if show_differs:
             cells.append(str(r["differs"]) or "–")
+        if show_kind:
+            cells.append(str(r["kind"]))
         cells.append(str(r["runs"]))
         cells += [_pm(r[f"{m}_mean"], r[f"{m}_std"]) for m in metrics]
         cells += [_pm(r[f"{c}_mean"], r[f"{c}_std"]) for c in rate_cols]

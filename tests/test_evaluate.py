@@ -198,3 +198,49 @@ def test_evaluate_sweep_over_runs_is_refused(run_dir: Path, tmp_path: Path, caps
     assert main(["evaluate", "-m", f"run={run_dir},{other}"]) == 2
     assert "not the run folder" in capsys.readouterr().err
     assert not (other / "evaluations").exists()
+
+
+def test_detect_wfdb_record_uses_the_runs_beat_preprocessing(
+    compose_train, mitdb_root: Path, tmp_path: Path
+):
+    """A detector whose data config is MIT-BIH (beatgan preset): `input=<record>.hea` extracts
+    the record's beats exactly like training did. The model is untrained: this checks the
+    input path, not detection quality."""
+    from omegaconf import OmegaConf
+
+    from ganad_cli.config import to_plain
+    from ganad_cli.data.mitbih import extract_record
+    from ganad_cli.models import build_model
+    from ganad_cli.scoring.combine import FittedScore
+
+    overrides = ["data=mitbih", f"data.root={mitdb_root}", "model=ganomaly", "inversion=encoder"]
+    cfg = compose_train(overrides)
+    model = build_model(cfg.model, (1, 320)).eval()
+    score = FittedScore(["residual"], [0.0], [1.0], [1.0], combine="single")
+    run = tmp_path / "mit_run"
+    det = Detector(model, to_plain(cfg.inversion), {"components": ["residual"]}, score, 0.1, {})
+    det.data = to_plain(cfg.data)
+    det.save(run / "detector.pt")
+    out = tmp_path / "beats.csv"
+    record = mitdb_root / "100.hea"
+    assert main(["detect", f"run={run}", f"input={record}", f"output={out}"]) == 0
+    frame = pd.read_csv(out)
+    beats = extract_record(mitdb_root, 100, OmegaConf.create(det.data))
+    assert len(frame) == len(beats["x"])
+    assert list(frame["class"]) == list(beats["cls"]) and set(frame["class"]) >= {"N", "S", "V"}
+    # the fitted score here is the identity on the residual (mean 0, std 1, weight 1)
+    np.testing.assert_allclose(frame["score"], frame["residual"], rtol=1e-6)
+    assert np.isfinite(frame["score"]).all() and (frame["residual"] > 0).all()
+    assert (frame["prediction"] == (frame["score"] > 0.1)).all()
+
+
+def test_evaluate_refuses_data_that_changed_since_training(run_dir: Path, tmp_path: Path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("evaluations", "detections"))
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["data"]["n_test"] += 1
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["evaluate", f"run={copy}"]) == 2
+    err = capsys.readouterr().err
+    assert "other splits than in training" in err and "n_test" in err
+    assert _evaluations(copy) == []  # the half-made evaluation folder is removed

@@ -34,10 +34,14 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 
 
 def save(path: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
-    from ganad_cli.io import _atomic  # imports torch: only when writing
+    import io
+
+    from ganad_cli.io import atomic_write_bytes
 
     meta = json.dumps({"key": key, "digest": _digest(arrays)})
-    _atomic(Path(path), lambda fh: np.savez(fh, __meta__=np.array(meta), **arrays))
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.array(meta), **arrays)
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def load(path: Path, key: str) -> dict[str, np.ndarray] | None:

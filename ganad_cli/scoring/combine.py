@@ -16,6 +16,7 @@ its decision function is rebuilt from them, so the detector loads with weights_o
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ from sklearn.svm import SVC, OneClassSVM
 
 from ganad_cli.errors import GanadInputError
 from ganad_cli.scoring.threshold import best_threshold
+
+log = logging.getLogger("ganad")
 
 COMBINES = ("weighted", "svm", "single")
 CENTERINGS = ("none", "mean", "abs")
@@ -171,6 +174,12 @@ def fit_combination(comps: dict[str, np.ndarray], labels: np.ndarray, cfg: Any) 
         fitted.weights = []  # the SVM replaces the linear weights
         return fitted
     has_both = 0 < labels.sum() < len(labels)
+    if len(names) > 1 and not has_both:
+        log.warning(
+            "score.combine=weighted: validation has no labelled anomalies, so lambda cannot be "
+            "fitted; using equal weights (set data.val_anomaly_fraction > 0, or score=svm for a "
+            "one-class SVM)"
+        )
     if len(names) == 1 or not has_both:
         return fitted
     best_w, best_v = fitted.weights, -np.inf

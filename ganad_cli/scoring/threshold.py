@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
+
+log = logging.getLogger("ganad")
 
 
 def _tau_below(scores: np.ndarray, cut: float) -> float:
@@ -45,6 +48,13 @@ def fit_threshold(scores: np.ndarray, labels: np.ndarray, cfg: Any) -> float:
     if name == "fixed":
         return float(cfg["value"])
     has_both = 0 < labels.sum() < len(labels)
+    if name != "normal_quantile" and not has_both:
+        log.warning(
+            "threshold=%s needs labelled anomalies in validation (data.val_anomaly_fraction > 0); "
+            "using the %.3g-quantile of validation normal scores instead",
+            name,
+            cfg.get("quantile", 0.95),
+        )
     if name == "normal_quantile" or not has_both:
         normals = scores[labels == 0] if (labels == 0).any() else scores
         return float(np.quantile(normals, cfg.get("quantile", 0.95)))

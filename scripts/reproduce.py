@@ -1,0 +1,545 @@
+#!/usr/bin/env python
+"""Reproduce a paper table: run an `experiment=` preset with the `ganad` CLI, aggregate, compare.
+
+    python scripts/reproduce.py <preset> [--smoke] [--data-root DIR] [--out DIR] [--results DIR]
+                                         [--dry-run] [--update-readme]
+
+Presets (conf/experiment/<preset>.yaml): beatgan_mitbih, betavaegan_mitbih, table1,
+contamination, inter_patient. Every preset is run as `ganad train -m ...` (folds, seeds or
+Lambda as a Hydra sweep, run folders under <out>/runs); betavaegan_mitbih then re-scores each run
+with the grid combination (`ganad evaluate score=weighted_all`), table1 times the inversion grid
+with `ganad bench`. Runs are aggregated with ganad_cli.report (mean ± std, ddof=1, over folds or
+seeds) and written to <results>/<preset>.md next to the published numbers, with the hardware,
+the git commit, the commands and the wall time.
+
+--smoke: the same pipeline on a few records, a data subset, one epoch, small networks and a tiny
+inversion grid (every table cell is filled; the numbers mean nothing). Defaults: full size writes
+scripts/results/<preset>.md; --smoke writes <out>/<preset>.md (out: outputs/reproduce/smoke).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "scripts" / "results"
+PRESETS_DIR = REPO / "conf" / "experiment"
+
+METRIC_NAMES = {"auroc": "AUROC", "auprc": "AP (AUPRC)", "f1": "F1", "mcc": "MCC"}
+
+# smoke size: records with N, S, V and F beats from both DS1 (101, 106, 208) and DS2 (100, 232)
+SMOKE_RECORDS = "[100,101,106,208,232]"
+SMOKE_COMMON = [
+    f"data.records={SMOKE_RECORDS}",
+    "data.max_samples=1200",
+    "data.batch_size=64",
+    "model.base_channels=8",
+    "trainer.max_epochs=1",
+    "trainer.enable_progress_bar=false",
+    "plots=false",
+    "quiet=true",
+    "logger=none",
+]
+# table1 smoke: published n_max / SMOKE_NMAX_DIV, on SMOKE_BENCH_N test samples
+SMOKE_NMAX_DIV = 100
+SMOKE_BENCH_N = 16
+
+
+@dataclass
+class Preset:
+    title: str
+    protocol: str
+    source: str
+    sweep: list[str]  # full-size sweep overrides (folds, seeds); may be empty (config-defined)
+    smoke_sweep: list[str]
+    metrics: list[str]
+    published: dict[str, str] = field(default_factory=dict)
+    group_by: str | None = None  # a config column that makes the table's rows (e.g. Lambda)
+    over: str = "folds"
+
+
+PRESETS: dict[str, Preset] = {
+    "beatgan_mitbih": Preset(
+        title="BeatGAN on MIT-BIH (N vs S/V/F/Q, 5 folds of normal beats)",
+        protocol=(
+            "BeatGAN preprocessing (both leads, 3-45 Hz band-pass, [R-140, R+180) at 360 Hz, "
+            "min-max to [-1, 1], paced records dropped), normals in 5 folds (fold k = test), "
+            "10 % of the rest and 10 % of each anomaly class = validation; 100 epochs, latent 50, "
+            "Adam lr 1e-4 (beta1 0.5), batch 64; score = mean squared reconstruction error "
+            "of G(E(x))."
+        ),
+        source="Zhou et al., BeatGAN, IJCAI 2019 (authors' code re-run)",
+        sweep=["data.fold=0,1,2,3,4"],
+        smoke_sweep=["data.fold=0,1"],
+        metrics=["auroc", "auprc", "f1", "mcc"],
+        published={
+            "auroc": "0.9458",
+            "auprc": "0.9108",
+            "f1": "not reported",
+            "mcc": "not reported",
+        },
+    ),
+    "betavaegan_mitbih": Preset(
+        title="β-VAEGAN on MIT-BIH Kachuee beats (N vs rest, 85/15 split, 5 folds)",
+        protocol=(
+            "Kachuee beats resampled to 160 samples; 85 % of the normals for train+validation "
+            "(5 folds, fold k = validation), 15 % plus a proportional share of the anomalies for "
+            "test; components residual, discriminator, feature matching and latent norm combined "
+            "on validation by an RBF SVM (score=svm, the training run) and by the simplex grid "
+            "(score=weighted_all, `ganad evaluate` of the same run); tau maximises validation F1."
+        ),
+        source="Lüer et al. 2023 (β-VAEGAN, emundo/ecgan): F1 0.92 (SVM); previous best 0.85",
+        sweep=["data.fold=0,1,2,3,4"],
+        smoke_sweep=["data.fold=0,1"],
+        metrics=["f1", "mcc", "auroc"],
+        published={"f1": "0.92", "mcc": "not reported", "auroc": "not reported"},
+        group_by="score.name",
+    ),
+    "table1": Preset(
+        title="Survey Table 1: AnoGAN latent search vs encoder, β-VAEGAN on MIT-BIH Kachuee beats",
+        protocol=(
+            "One betavaegan_mitbih model (fold 0); `ganad bench` inverts the same seeded, "
+            "label-stratified test subset for every row (AnoGAN: RBF similarity, Adam, each sample "
+            "stops on its own at similarity < eps or after n_max steps; encoder: one forward pass)."
+        ),
+        source="Survey Table 1 (consumer GPU, 22427 test samples); encoder on CPU: 2.4 ms (text)",
+        sweep=[],
+        smoke_sweep=[],
+        metrics=[],
+        over="rows",
+    ),
+    "contamination": Preset(
+        title="Contaminated training data: BeatGAN protocol, Λ ∈ {0, 0.01, 0.05, 0.1}",
+        protocol=(
+            "The beatgan_mitbih protocol; a fraction Λ of the anomalies is moved into the "
+            "training set (treated as normal), validation and test built from the rest; "
+            "Λ x 5 folds."
+        ),
+        source="no published numbers (survey section 4.3 discusses the effect qualitatively)",
+        sweep=[],  # Lambda x folds come from the preset's hydra.sweeper.params
+        smoke_sweep=["data.fold=0"],
+        metrics=["auroc", "auprc", "f1", "mcc"],
+        group_by="data.contamination",
+    ),
+    "inter_patient": Preset(
+        title="Inter-patient BeatGAN: train on DS1, test on DS2 (de Chazal 2004)",
+        protocol=(
+            "The beatgan_mitbih protocol with whole records per split: training and validation "
+            "records from DS1 (validation = 10 % of the DS1 records), test = every beat of DS2; "
+            "5 seeds (validation records and initialisation change)."
+        ),
+        source="no published BeatGAN inter-patient numbers",
+        sweep=[],  # seeds come from the preset's hydra.sweeper.params
+        smoke_sweep=["seed=0,1"],
+        metrics=["auroc", "auprc", "f1", "mcc"],
+        over="seeds",
+    ),
+}
+
+# Survey Table 1 rows: (inversion, eps, n_max, batch) -> published runtime (ms per sample)
+TABLE1_PUBLISHED: list[tuple[str, float | None, int | None, int, str]] = [
+    ("anogan", 0.005, 500, 1, "1139.7 ± 483.3"),
+    ("anogan", 0.005, 500, 64, "38.27 ± 2.7"),
+    ("anogan", 0.005, 1000, 1, "2254.4 ± 997.6"),
+    ("anogan", 0.05, 500, 1, "325.8 ± 560.5"),
+    ("anogan", 0.05, 100, 1, "77.9 ± 117.7"),
+    ("encoder", None, None, 1, "1.9 ± 0.3 (GPU); 2.4 (CPU)"),
+    ("encoder", None, None, 512, "0.08 (GPU)"),
+]
+
+
+# ------------------------------------------------------------------------------- environment
+
+
+def default_data_root() -> str | None:
+    """$GANAD_MITDB, else the shared copy next to the checkout, else None (ganad's default)."""
+    env = os.environ.get("GANAD_MITDB")
+    if env:
+        return env
+    shared = REPO.parent / "shared" / "data" / "mitdb"
+    return str(shared) if (shared / "100.hea").is_file() else None
+
+
+def ganad_exe() -> list[str]:
+    exe = Path(sys.executable).with_name("ganad")
+    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "ganad_cli.cli"]
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def hardware(runs_root: Path) -> str:
+    """CPU model and count, torch threads as the runs saw them, GPU if any."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    threads = sorted(
+        {
+            json.loads(p.read_text()).get("hardware", {}).get("torch_threads")
+            for p in runs_root.rglob("runtime.json")
+        }
+        - {None}
+    )
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    try:
+        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        load = "n/a"
+    shown = ", ".join(map(str, threads)) or str(torch.get_num_threads())
+    return (
+        f"CPU {cpu} ({os.cpu_count()} logical cores), torch {torch.__version__} with {shown} "
+        f"intra-op threads; GPU: {gpu}; load average at the end {load}"
+    )
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+def train_overrides(name: str, smoke: bool, data_root: str | None, runs: Path) -> list[str]:
+    p = PRESETS[name]
+    out = [f"experiment={name}"]
+    if data_root:
+        out.append(f"data.root={data_root}")
+    out += p.smoke_sweep if smoke else p.sweep
+    if smoke:
+        out += SMOKE_COMMON
+    out += [f"hydra.sweep.dir={runs}", "hydra.sweep.subdir=${hydra.job.num}"]
+    return out
+
+
+def bench_overrides(run: Path, smoke: bool) -> list[str]:
+    out = [f"run={run}", "bench=table1", "+bench.inversion.similarity=rbf"]
+    if smoke:
+        n_max = sorted({m // SMOKE_NMAX_DIV for _, _, m, _, _ in TABLE1_PUBLISHED if m})
+        out += [
+            f"bench.n={SMOKE_BENCH_N}",
+            f"bench.n_max=[{','.join(map(str, n_max))}]",
+            "bench.batch=[1,64,512]",
+            "bench.min_timings=2",
+            "bench.warmup_steps=1",
+        ]
+    return out
+
+
+def child_env(smoke: bool) -> dict[str, str]:
+    """Smoke runs use one torch thread unless OMP_NUM_THREADS is set: tiny networks on a shared
+    CPU run many times slower with several threads contending."""
+    env = dict(os.environ)
+    if smoke:
+        env.setdefault("OMP_NUM_THREADS", "1")
+        env.setdefault("MKL_NUM_THREADS", env["OMP_NUM_THREADS"])
+    return env
+
+
+def run(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    """Run one ganad command; its output goes to `log`; fail loudly with the log's tail."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as f:
+        f.write(f"$ {shlex.join(cmd)}\n")
+        f.flush()
+        proc = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-30:])
+        raise SystemExit(
+            f"reproduce: `{shlex.join(cmd)}` failed with exit code {proc.returncode}:\n{tail}"
+        )
+
+
+def train_runs(runs: Path) -> list[Path]:
+    """Run folders of `ganad train` under runs/ (not evaluations), in job order."""
+    found = [p.parent for p in runs.glob("*/metrics.json")]
+    return sorted(found, key=lambda p: int(p.name) if p.name.isdigit() else p.name)
+
+
+# -------------------------------------------------------------------------------- aggregation
+
+
+def _pm(values: pd.Series) -> str:
+    v = values.astype(float).dropna()
+    if len(v) == 0:
+        return "n/a (no value)"
+    if len(v) == 1:
+        return f"{v.iloc[0]:.4f} (n=1)"
+    return f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"
+
+
+def md_table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def collect(runs: Path) -> pd.DataFrame:
+    from omegaconf import OmegaConf
+
+    from ganad_cli.report import collect as collect_runs
+
+    frame = collect_runs(runs)
+    if frame.empty:
+        raise SystemExit(f"reproduce: no run folders with metrics.json under {runs}")
+    # fold / seed per run, for the per-run table (report drops them from the configuration)
+    extra = []
+    for rel in frame["run"]:
+        run_dir = runs / rel
+        cfg_file = run_dir / "effective_config.yaml"  # `ganad evaluate` writes this
+        if not cfg_file.is_file():
+            cfg_file = run_dir / ".hydra" / "config.yaml"
+        cfg = OmegaConf.load(cfg_file)
+        extra.append({"fold": int(cfg.data.fold), "seed": int(cfg.seed)})
+    return pd.concat([frame.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+
+
+def summary_tables(name: str, frame: pd.DataFrame, n_label: str) -> str:
+    p = PRESETS[name]
+    if p.group_by is None:
+        head = ["metric", f"ours (mean ± std over {n_label})", "published"]
+        rows = [
+            [METRIC_NAMES[m], _pm(frame[m]), p.published.get(m, "not published")] for m in p.metrics
+        ]
+        return md_table(head, rows)
+    key = p.group_by
+    label = {"score.name": "combination", "data.contamination": "Λ"}[key]
+    head = [label, "runs"] + [f"{METRIC_NAMES[m]} (mean ± std)" for m in p.metrics]
+    if p.published:
+        head.append("published")
+    rows = []
+    for value, group in frame.groupby(frame[key].astype(str), sort=True):
+        shown = {"svm": "SVM (score=svm)", "weighted_all": "grid (score=weighted_all)"}
+        row = [shown.get(value, value), str(len(group))] + [_pm(group[m]) for m in p.metrics]
+        if p.published:
+            pub = p.published if value == "svm" else {}
+            row.append(
+                ", ".join(f"{METRIC_NAMES[m]} {v}" for m, v in pub.items() if "not" not in v)
+                or "not published"
+            )
+        rows.append(row)
+    return md_table(head, rows)
+
+
+def per_run_table(name: str, frame: pd.DataFrame) -> str:
+    p = PRESETS[name]
+    cols = ["run", "fold", "seed"] + ([p.group_by] if p.group_by else []) + p.metrics
+    head = [c if c not in METRIC_NAMES else METRIC_NAMES[c] for c in cols]
+    rows = []
+    for _, r in frame.sort_values("run").iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            cells.append(f"{v:.4f}" if isinstance(v, float) and c in METRIC_NAMES else str(v))
+        rows.append(cells)
+    return md_table(head, rows)
+
+
+def table1_tables(run_dir: Path, smoke: bool) -> str:
+    bench = pd.read_csv(run_dir / "bench.csv")
+    n = int(bench["n"].iloc[0])
+    head = [
+        "inversion",
+        "ε",
+        "n_max",
+        "batch size",
+        "ours: ms/sample",
+        "ours: test AUROC",
+        "ours: converged",
+        "published: ms/sample",
+    ]
+    if smoke:
+        head.insert(4, f"run with (smoke: n_max/{SMOKE_NMAX_DIV}, batch ≤ n={n})")
+    rows = []
+    for inv, eps, n_max, batch, published in TABLE1_PUBLISHED:
+        want_nmax = n_max // SMOKE_NMAX_DIV if (smoke and n_max) else n_max
+        want_batch = min(batch, n)
+        sel = bench[(bench.inversion == inv) & (bench.batch == want_batch)]
+        if eps is not None:
+            sel = sel[(sel.eps - eps).abs() < 1e-12]
+            sel = sel[sel.n_max == want_nmax]
+        if sel.empty:
+            raise SystemExit(
+                f"reproduce: bench.csv in {run_dir} has no row for {inv} {eps} {n_max}"
+            )
+        r = sel.iloc[0]
+        row = [
+            "AnoGAN" if inv == "anogan" else "Encoder",
+            "–" if eps is None else f"{eps:g}",
+            "–" if n_max is None else str(n_max),
+            str(batch),
+            f"{r.ms_per_sample_mean:.4g} ± {r.ms_per_sample_std:.2g}",
+            f"{r.auroc:.4f}",
+            f"{r.fraction_converged:.3f}",
+            published,
+        ]
+        if smoke:
+            row.insert(4, f"n_max {'–' if eps is None else want_nmax}, batch {want_batch}")
+        rows.append(row)
+    text = md_table(head, rows)
+    text += "\nThe whole grid timed by `ganad bench` (its bench.md):\n\n"
+    bench_md = (run_dir / "bench.md").read_text()
+    table = [ln for ln in bench_md.splitlines() if ln.startswith("|")]
+    if table and re.match(r"\|\s*\|", table[0]):  # bench.md leaves the first header cell empty
+        table[0] = re.sub(r"^\|\s*\|", "| inversion |", table[0])
+    return text + "\n".join(table) + "\n"
+
+
+# ------------------------------------------------------------------------------------- driver
+
+
+def commands(
+    name: str, smoke: bool, data_root: str | None, out: Path
+) -> list[tuple[str, list[str]]]:
+    """The ganad commands of a preset that are known before running: (kind, argv)."""
+    runs = out / "runs"
+    return [
+        ("train", [*ganad_exe(), "train", "-m", *train_overrides(name, smoke, data_root, runs)])
+    ]
+
+
+def reproduce(
+    name: str,
+    smoke: bool,
+    data_root: str | None,
+    out: Path,
+    results: Path,
+    argv: list[str],
+) -> Path:
+    p = PRESETS[name]
+    runs = out / "runs"
+    if runs.exists() and any(runs.iterdir()):
+        raise SystemExit(f"reproduce: {runs} is not empty; pass a fresh --out")
+    log = out / "reproduce.log"
+    env = child_env(smoke)
+    t0 = time.perf_counter()
+    executed: list[list[str]] = []
+    for _, cmd in commands(name, smoke, data_root, out):
+        run(cmd, log, env)
+        executed.append(cmd)
+    trained = train_runs(runs)
+    if not trained:
+        raise SystemExit(f"reproduce: the sweep wrote no run folders into {runs}; see {log}")
+    if name == "betavaegan_mitbih":  # the grid combination, re-scored from the same models
+        for r in trained:  # (`ganad evaluate` takes one run per call)
+            cmd = [*ganad_exe(), "evaluate", f"run={r}", "score=weighted_all"]
+            cmd += ["plots=false", "quiet=true"] if smoke else []
+            run(cmd, log, env)
+            executed.append(cmd)
+    if name == "table1":
+        cmd = [*ganad_exe(), "bench", *bench_overrides(trained[0], smoke)]
+        run(cmd, log, env)
+        executed.append(cmd)
+    wall = time.perf_counter() - t0
+
+    if name == "table1":
+        body = table1_tables(trained[0], smoke)
+    else:
+        frame = collect(runs)
+        n_runs = frame.groupby(p.group_by).size().min() if p.group_by else len(frame)
+        body = summary_tables(name, frame, f"{n_runs} {p.over}")
+        body += "\nPer run (test metrics):\n\n" + per_run_table(name, frame)
+
+    size = "smoke run (a few records, 1 epoch; numbers not comparable)" if smoke else "full size"
+    lines = [
+        f"# {name}: {p.title}",
+        "",
+        f"Size: **{size}**. Generated by `scripts/reproduce.py`; do not edit by hand.",
+        "",
+        body,
+        "## Setup",
+        "",
+        f"- Protocol: {p.protocol}",
+        f"- Published numbers: {p.source}.",
+        f"- Preset: `conf/experiment/{name}.yaml`",
+        f"- Commit: {git_commit()}",
+        f"- Hardware: {hardware(runs)}",
+        f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h)",
+        f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
+        "- ganad commands run:",
+        *[f"  - `{shlex.join(c)}`" for c in executed],
+        f"- Run folders: `{runs}` (log: `{log}`)",
+        "",
+    ]
+    results.mkdir(parents=True, exist_ok=True)
+    target = results / f"{name}.md"
+    target.write_text("\n".join(lines))
+    return target
+
+
+def update_readme(name: str, result: Path, readme: Path = REPO / "README.md") -> bool:
+    """Put the preset's first table between its markers in the README's Results section."""
+    text = readme.read_text()
+    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    if start not in text or end not in text:
+        return False
+    doc = result.read_text()
+    first_table = re.search(r"((?:^\|.*\n)+)", doc, flags=re.M)
+    setup = [ln[2:] for ln in doc.splitlines() if ln.startswith(("- Hardware", "- Wall time"))]
+    rel = result.relative_to(REPO) if result.is_relative_to(REPO) else result
+    block = f"{start}\n{first_table.group(1) if first_table else ''}\n"
+    block += "; ".join(setup) + f". Details: [{rel}]({rel}).\n{end}"
+    new = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    readme.write_text(new)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("preset", choices=sorted(PRESETS))
+    parser.add_argument("--smoke", action="store_true", help="tiny CI size (minutes on 2 cores)")
+    parser.add_argument("--data-root", help="MIT-BIH folder (default: $GANAD_MITDB or shared)")
+    parser.add_argument("--out", type=Path, help="folder for the run folders and the log")
+    parser.add_argument("--results", type=Path, help="folder for <preset>.md")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    parser.add_argument(
+        "--update-readme", action="store_true", help="copy the table into README.md's Results"
+    )
+    ns = parser.parse_args(argv)
+    data_root = ns.data_root or default_data_root()
+    size = "smoke" if ns.smoke else "full"
+    out = (ns.out or REPO / "outputs" / "reproduce" / size / ns.preset).resolve()
+    results = (ns.results or (out if ns.smoke else RESULTS)).resolve()
+    if ns.dry_run:
+        for _, cmd in commands(ns.preset, ns.smoke, data_root, out):
+            print(shlex.join(cmd))
+        return 0
+    target = reproduce(ns.preset, ns.smoke, data_root, out, results, argv)
+    print(target.read_text())
+    print(f"wrote {target}")
+    if ns.update_readme and not update_readme(ns.preset, target):
+        print(f"README.md has no <!-- results:{ns.preset} --> markers; not updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

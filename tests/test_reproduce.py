@@ -1,0 +1,260 @@
+"""Paper-table presets (conf/experiment/) and scripts/reproduce.py.
+
+The full-size presets are checked by composing them (the published protocol's numbers); every
+preset's --smoke size is run end to end on real MIT-BIH records through the `ganad` CLI, and its
+table must have every cell filled. About 2-3 minutes in all on 2 cores.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "reproduce.py"
+PRESETS = ["beatgan_mitbih", "betavaegan_mitbih", "table1", "contamination", "inter_patient"]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("reproduce", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["reproduce"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+reproduce = _load_script()
+
+
+def tables(md: str) -> list[list[list[str]]]:
+    """Markdown tables of a document: lists of rows of stripped cells (separator rows dropped)."""
+    out: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            if not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", line.strip()):
+                current.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif current:
+            out.append(current)
+            current = []
+    return out
+
+
+def hydra_cfg(compose_train, preset: str):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from ganad_cli.paths import conf_dir
+
+    compose_train()  # registers the schemas
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={preset}"], return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+# ---------------------------------------------------------------- full-size protocols (compose)
+
+
+def test_beatgan_preset_is_the_published_protocol(compose_train):
+    from ganad_cli.config import validate_config
+
+    cfg = compose_train(["experiment=beatgan_mitbih"])
+    validate_config(cfg)
+    d, m = cfg.data, cfg.model
+    assert (d.name, d.preprocess, d.two_leads, list(d.bandpass)) == (
+        "mitbih",
+        "beatgan",
+        True,
+        [3, 45],
+    )
+    assert d.exclude_paced is True and list(d.normal_classes) == ["N"]
+    assert (d.split, d.folds, d.val_fraction, d.val_anomaly_fraction) == (
+        "intra_patient",
+        5,
+        0.1,
+        0.1,
+    )
+    assert d.batch_size == 64 and d.contamination == 0.0
+    assert (m.name, m.latent_dim, m.lr_g, m.lr_d, m.beta1) == ("beatgan", 50, 1e-4, 1e-4, 0.5)
+    assert cfg.trainer.max_epochs == 100
+    assert cfg.inversion.name == "encoder"
+    assert (cfg.score.name, list(cfg.score.components), cfg.score.residual_norm) == (
+        "residual",
+        ["residual"],
+        "l2",
+    )
+
+
+def test_betavaegan_and_table1_presets(compose_train):
+    from ganad_cli.config import validate_config
+
+    cfg = compose_train(["experiment=betavaegan_mitbih"])
+    validate_config(cfg)
+    d = cfg.data
+    assert (d.preprocess, d.resample_length, list(d.normal_classes)) == ("kachuee", 160, ["N"])
+    assert (d.split, d.train_fraction, d.folds) == ("ecgan", 0.85, 5)
+    assert cfg.model.name == "beta_vaegan" and cfg.inversion.name == "encoder"
+    assert (cfg.score.name, cfg.score.combine) == ("svm", "svm")
+    assert len(cfg.score.components) == 4
+
+    t1 = compose_train(["experiment=table1"])
+    validate_config(t1)
+    # the same model and data as betavaegan_mitbih, one fold, a grid-weighted score
+    assert t1.model == cfg.model and t1.data == cfg.data and t1.data.fold == 0
+    assert t1.score.name == "weighted_all"
+
+
+def test_sweep_presets(compose_train):
+    from ganad_cli.data.mitbih import DS1, DS2
+
+    cont = hydra_cfg(compose_train, "contamination")
+    params = cont.hydra.sweeper.params
+    assert [float(v) for v in params["data.contamination"].split(",")] == [0.0, 0.01, 0.05, 0.1]
+    assert params["data.fold"] == "0,1,2,3,4"
+    assert cont.model.name == "beatgan" and cont.model.latent_dim == 50
+
+    inter = hydra_cfg(compose_train, "inter_patient")
+    assert inter.data.split == "inter_patient" and inter.model.name == "beatgan"
+    assert sorted(map(int, inter.data.train_groups)) == sorted(DS1)
+    assert sorted(map(int, inter.data.test_groups)) == sorted(DS2)
+    assert inter.hydra.sweeper.params.seed == "0,1,2,3,4"
+
+
+def test_full_size_commands(tmp_path):
+    cmds = reproduce.commands("beatgan_mitbih", False, "/data/mitdb", tmp_path)
+    ((kind, argv),) = cmds
+    assert kind == "train" and argv[1:4] == ["train", "-m", "experiment=beatgan_mitbih"]
+    assert "data.fold=0,1,2,3,4" in argv and "data.root=/data/mitdb" in argv
+    assert not any(a.startswith(("trainer.max_epochs", "data.max_samples")) for a in argv)
+    smoke = reproduce.commands("beatgan_mitbih", True, None, tmp_path)[0][1]
+    assert "trainer.max_epochs=1" in smoke and "data.fold=0,1" in smoke
+    assert not any(a.startswith("data.root") for a in smoke)
+    # the dry run prints the same command and runs nothing
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "contamination", "--dry-run", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "experiment=contamination" in proc.stdout and not (tmp_path / "runs").exists()
+
+
+def test_update_readme_replaces_only_its_block(tmp_path):
+    result = tmp_path / "beatgan_mitbih.md"
+    result.write_text(
+        "# x\n\n| metric | ours | published |\n|---|---|---|\n| AUROC | 0.9 ± 0.01 | 0.9458 |\n\n"
+        "- Hardware: CPU z\n- Wall time: 5 s\n"
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "intro\n<!-- results:beatgan_mitbih -->\nold\n<!-- /results:beatgan_mitbih -->\n"
+        "<!-- results:table1 -->\nkeep\n<!-- /results:table1 -->\n"
+    )
+    assert reproduce.update_readme("beatgan_mitbih", result, readme)
+    text = readme.read_text()
+    assert "| AUROC | 0.9 ± 0.01 | 0.9458 |" in text and "old" not in text
+    assert "Hardware: CPU z" in text and "keep" in text and text.startswith("intro\n")
+    assert not reproduce.update_readme("inter_patient", result, readme)
+
+
+# ------------------------------------------------------------------------- smoke runs (real)
+
+
+def _smoke(preset: str, tmp_path: Path, mitdb_root: Path) -> tuple[str, Path]:
+    out = tmp_path / preset
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), preset, "--smoke", "--data-root", str(mitdb_root)]
+        + ["--out", str(out), "--results", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    md = (tmp_path / f"{preset}.md").read_text()
+    found = tables(md)
+    assert found, md
+    for table in found:
+        width = len(table[0])
+        for row in table:
+            assert len(row) == width, row
+            for cell in row:
+                assert cell and cell.lower() not in ("nan", "none") and "nan ±" not in cell, row
+    for key in ("- Commit: ", "- Hardware: CPU ", "- Wall time: ", "- Command: `python"):
+        assert key in md, key
+    assert "smoke run" in md and f"experiment={preset}" in md
+    return md, out
+
+
+def _summary(md: str) -> list[list[str]]:
+    return tables(md)[0]
+
+
+def test_smoke_beatgan_mitbih(tmp_path, mitdb_root):
+    md, out = _smoke("beatgan_mitbih", tmp_path, mitdb_root)
+    rows = {r[0]: r for r in _summary(md)[1:]}
+    assert rows["AUROC"][2] == "0.9458" and rows["AP (AUPRC)"][2] == "0.9108"
+    assert "over 2 folds" in _summary(md)[0][1] and "±" in rows["AUROC"][1]
+    # the mean over folds is the mean of the runs' own metrics.json
+    aurocs = [
+        json.loads(p.read_text())["test/auroc"] for p in (out / "runs").glob("*/metrics.json")
+    ]
+    assert len(aurocs) == 2
+    assert rows["AUROC"][1].startswith(f"{sum(aurocs) / 2:.4f}")
+    per_run = tables(md)[1]
+    assert sorted(r[1] for r in per_run[1:]) == ["0", "1"]  # folds 0 and 1
+
+
+def test_smoke_betavaegan_mitbih(tmp_path, mitdb_root):
+    md, out = _smoke("betavaegan_mitbih", tmp_path, mitdb_root)
+    rows = {r[0]: r for r in _summary(md)[1:]}
+    assert set(rows) == {"SVM (score=svm)", "grid (score=weighted_all)"}
+    assert rows["SVM (score=svm)"][1] == "2" and rows["grid (score=weighted_all)"][1] == "2"
+    assert "F1 0.92" in rows["SVM (score=svm)"][-1]
+    assert len(list((out / "runs").glob("*/evaluations/*/metrics.json"))) == 2
+
+
+def test_smoke_table1(tmp_path, mitdb_root):
+    md, out = _smoke("table1", tmp_path, mitdb_root)
+    rows = _summary(md)[1:]
+    assert len(rows) == len(reproduce.TABLE1_PUBLISHED) == 7
+    assert [r[0] for r in rows].count("Encoder") == 2
+    assert "1139.7 ± 483.3" in rows[0][-1]
+    assert (out / "runs" / "0" / "bench.csv").is_file()
+
+
+def test_smoke_contamination(tmp_path, mitdb_root):
+    md, out = _smoke("contamination", tmp_path, mitdb_root)
+    rows = _summary(md)[1:]
+    assert [float(r[0]) for r in rows] == [0.0, 0.01, 0.05, 0.1]
+    shares = sorted(
+        json.loads(p.read_text())["data"]["train_contaminated"]
+        for p in (out / "runs").glob("*/metrics.json")
+    )
+    assert shares[0] == 0 and shares[-1] > shares[1] > 0  # Lambda really moved anomalies
+
+
+def test_smoke_inter_patient(tmp_path, mitdb_root):
+    from ganad_cli.data.mitbih import DS1, DS2
+
+    md, out = _smoke("inter_patient", tmp_path, mitdb_root)
+    assert "over 2 seeds" in _summary(md)[0][1]
+    for p in (out / "runs").glob("*/metrics.json"):
+        groups = json.loads(p.read_text())["data"]["groups"]
+        assert {int(g) for g in groups["train"] + groups["val"]} <= set(DS1)
+        assert groups["test"] and {int(g) for g in groups["test"]} <= set(DS2)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_has_a_smoke_test(preset):
+    assert preset in reproduce.PRESETS
+    assert f"test_smoke_{preset}" in globals()
+    assert (REPO / "conf" / "experiment" / f"{preset}.yaml").is_file()
