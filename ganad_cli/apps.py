@@ -9,6 +9,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
@@ -20,16 +21,54 @@ register_configs()
 log = logging.getLogger("ganad")
 
 
+class SweepJobInputError(GanadInputError, CompactHydraException):
+    """A sweep job stopped on bad input. Hydra reports a CompactHydraException as its message
+    alone (no traceback) once the sweep's jobs have run; `ganad` then exits 2."""
+
+
+# sweep jobs that stopped on bad input in this process (cli turns Hydra's exit 1 into 2)
+SWEEP_INPUT_ERRORS: list[str] = []
+
+
 def _fail_input(exc: GanadInputError, run_dir: Path) -> None:
     """One line, exit 2; a single run's folder is removed so nothing looks finished."""
     from ganad_cli.cli import error
 
     error(str(exc))  # with GANAD_DEBUG=1 the traceback first
     if HydraConfig.get().mode == RunMode.MULTIRUN:
-        raise exc  # the launcher records the failed job; other jobs go on
-    logging.shutdown()
+        # the launcher records the failed job; the other jobs go on; its folder has no results
+        SWEEP_INPUT_ERRORS.append(str(exc))
+        raise SweepJobInputError(
+            f"ganad: error: sweep job {HydraConfig.get().job.num} ({run_dir}) stopped on bad "
+            "input (its message is above); expected every job's settings to be valid"
+        ) from None
+    _detach_file_logs(run_dir)
     shutil.rmtree(run_dir, ignore_errors=True)
     raise SystemExit(2)
+
+
+def _detach_file_logs(folder: Path) -> None:
+    """Close and remove log handlers writing into `folder` (Hydra's <job>.log), so a later run
+    in the same process does not log into a deleted folder."""
+    folder = folder.resolve()
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in list(getattr(logger, "handlers", [])):
+            if isinstance(handler, logging.FileHandler) and Path(
+                handler.baseFilename
+            ).resolve().is_relative_to(folder):
+                logger.removeHandler(handler)
+                handler.close()
+
+
+def _unwritable(exc: OSError) -> GanadInputError:
+    """A write failure (no space, no permission) as one input-error line; others propagate."""
+    from ganad_cli.safety import describe_os_error
+
+    message = describe_os_error(exc)
+    if message is None:
+        raise exc
+    return GanadInputError(message)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="train", version_base="1.3")
@@ -68,6 +107,8 @@ def evaluate_app(cfg: DictConfig) -> float | None:
         metrics = run_evaluation(cfg, out_dir)
     except GanadInputError as exc:
         _fail_input(exc, out_dir)
+    except OSError as exc:  # unwritable or full output place: its half-made folder goes
+        _fail_input(_unwritable(exc), out_dir)
     value = metrics.get("objective")
     return None if value is None else float(value)
 
@@ -81,6 +122,8 @@ def detect_app(cfg: DictConfig) -> None:
         run_detection(cfg, out_dir)
     except GanadInputError as exc:
         _fail_input(exc, out_dir)
+    except OSError as exc:  # e.g. output=<path under a file>, or a full disk
+        _fail_input(_unwritable(exc), out_dir)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="bench", version_base="1.3")

@@ -176,10 +176,13 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
             return error(str(exc))
     saved = sys.argv
     sys.argv = [prog, *args]
+    sweep_errors = getattr(sys.modules.get("ganad_cli.apps"), "SWEEP_INPUT_ERRORS", [])
+    sweep_errors.clear()
     try:
         app()
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
+        return 2 if code == 1 and sweep_errors else code  # a sweep job's bad input: exit 2
     finally:
         sys.argv = saved
     return 0

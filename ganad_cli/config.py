@@ -434,6 +434,7 @@ def validate_config(cfg: DictConfig) -> None:
         inv.similarity,
     )
     validate_inversion(inv)
+    check_encoder_available(inv, m.name)
     validate_scoring(sc, th)
     _check(
         cfg.trainer.max_epochs >= 1 or cfg.trainer.max_steps > 0,
@@ -441,6 +442,19 @@ def validate_config(cfg: DictConfig) -> None:
         ">= 1",
         cfg.trainer.max_epochs,
     )
+
+
+def check_encoder_available(inv: DictConfig, model_name: str) -> None:
+    """Before training: an encoder inversion needs a model with an encoder."""
+    if inv.name in ("encoder", "encoder_then_anogan") or inv.get("init") == "encoder":
+        from ganad_cli.models.registry import MODELS, encoder_models
+
+        cls = MODELS.get(model_name)
+        if cls is not None and not cls.has_encoder:
+            raise GanadInputError(
+                f"config key 'inversion.name': model {model_name!r} has no encoder; models with "
+                f"one: {', '.join(encoder_models())}"
+            )
 
 
 def validate_inversion(inv: DictConfig) -> None:

@@ -97,12 +97,20 @@ def check_output_dirs(config_name: str, overrides: list[str], multirun: bool) ->
 
 def describe_os_error(exc: OSError) -> str | None:
     """One line for a write that failed for lack of space or permission, else None."""
-    where = exc.filename or "output file"
+    where = exc.filename or "an output file"
     if exc.errno in NO_SPACE:
         return (
-            f"cannot write {where}: {exc.strerror} (disk full or file size limit); free space "
-            "or set hydra.run.dir to another disk; the run folder has no metrics.json"
+            f"cannot write {where}: {exc.strerror} (disk full or file size limit); expected free "
+            "space there (or choose another hydra.run.dir / output); no result was written"
+        )
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # mkdir where a file is in the way
+        return (
+            f"cannot create a folder at {where}: a file is in the way; expected a writable "
+            "location (check hydra.run.dir / output)"
         )
     if exc.errno in NOT_WRITABLE:
-        return f"cannot write {where}: {exc.strerror}; expected a writable hydra.run.dir"
+        return (
+            f"cannot write {where}: {exc.strerror}; expected a writable location (check "
+            "hydra.run.dir / output)"
+        )
     return None

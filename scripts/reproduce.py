@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Reproduce a paper table: run an `experiment=` preset with the `ganad` CLI, aggregate, compare.
 
-    python scripts/reproduce.py <preset> [--smoke] [--data-root DIR] [--out DIR] [--results DIR]
-                                         [--dry-run] [--update-readme]
+    python scripts/reproduce.py <preset> [overrides...] [--smoke] [--data-root DIR] [--out DIR]
+                                [--results DIR] [--dry-run] [--update-readme]
 
 Presets (conf/experiment/<preset>.yaml): beatgan_mitbih, betavaegan_mitbih, table1,
 contamination, inter_patient. Every preset is run as `ganad train -m ...` (folds, seeds or
@@ -28,6 +28,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,7 +229,10 @@ def hardware(runs_root: Path) -> str:
 # ---------------------------------------------------------------------------------- commands
 
 
-def train_overrides(name: str, smoke: bool, data_root: str | None, runs: Path) -> list[str]:
+def train_overrides(
+    name: str, smoke: bool, data_root: str | None, runs: Path, extra: Sequence[str] = ()
+) -> list[str]:
+    """The preset, data root, sweep, smoke size, then the user's own overrides (they win)."""
     p = PRESETS[name]
     out = [f"experiment={name}"]
     if data_root:
@@ -236,6 +240,7 @@ def train_overrides(name: str, smoke: bool, data_root: str | None, runs: Path) -
     out += p.smoke_sweep if smoke else p.sweep
     if smoke:
         out += SMOKE_COMMON
+    out += list(extra)
     out += [f"hydra.sweep.dir={runs}", "hydra.sweep.subdir=${hydra.job.num}"]
     return out
 
@@ -417,13 +422,11 @@ def table1_tables(run_dir: Path, smoke: bool) -> str:
 
 
 def commands(
-    name: str, smoke: bool, data_root: str | None, out: Path
+    name: str, smoke: bool, data_root: str | None, out: Path, extra: Sequence[str] = ()
 ) -> list[tuple[str, list[str]]]:
     """The ganad commands of a preset that are known before running: (kind, argv)."""
-    runs = out / "runs"
-    return [
-        ("train", [*ganad_exe(), "train", "-m", *train_overrides(name, smoke, data_root, runs)])
-    ]
+    train = train_overrides(name, smoke, data_root, out / "runs", extra)
+    return [("train", [*ganad_exe(), "train", "-m", *train])]
 
 
 def reproduce(
@@ -433,6 +436,7 @@ def reproduce(
     out: Path,
     results: Path,
     argv: list[str],
+    extra: Sequence[str] = (),
 ) -> Path:
     p = PRESETS[name]
     runs = out / "runs"
@@ -442,7 +446,7 @@ def reproduce(
     env = child_env(smoke)
     t0 = time.perf_counter()
     executed: list[list[str]] = []
-    for _, cmd in commands(name, smoke, data_root, out):
+    for _, cmd in commands(name, smoke, data_root, out, extra):
         run(cmd, log, env)
         executed.append(cmd)
     trained = train_runs(runs)
@@ -516,6 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("preset", choices=sorted(PRESETS))
+    parser.add_argument(
+        "overrides", nargs="*", help="extra Hydra overrides for `ganad train`, e.g. trainer=gpu"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny CI size (minutes on 2 cores)")
     parser.add_argument("--data-root", help="MIT-BIH folder (default: $GANAD_MITDB or shared)")
     parser.add_argument("--out", type=Path, help="folder for the run folders and the log")
@@ -525,15 +532,17 @@ def main(argv: list[str] | None = None) -> int:
         "--update-readme", action="store_true", help="copy the table into README.md's Results"
     )
     ns = parser.parse_args(argv)
+    if ns.smoke and ns.update_readme:
+        parser.error("--update-readme takes full-size results only, not --smoke")
     data_root = ns.data_root or default_data_root()
     size = "smoke" if ns.smoke else "full"
     out = (ns.out or REPO / "outputs" / "reproduce" / size / ns.preset).resolve()
     results = (ns.results or (out if ns.smoke else RESULTS)).resolve()
     if ns.dry_run:
-        for _, cmd in commands(ns.preset, ns.smoke, data_root, out):
+        for _, cmd in commands(ns.preset, ns.smoke, data_root, out, ns.overrides):
             print(shlex.join(cmd))
         return 0
-    target = reproduce(ns.preset, ns.smoke, data_root, out, results, argv)
+    target = reproduce(ns.preset, ns.smoke, data_root, out, results, argv, ns.overrides)
     print(target.read_text())
     print(f"wrote {target}")
     if ns.update_readme and not update_readme(ns.preset, target):

@@ -233,3 +233,49 @@ def test_bad_inversion_values_name_the_key(key, value):
 
 def test_old_run_configs_without_new_keys_still_validate():
     validate_inversion(OmegaConf.create({"name": "anogan", "eps": 0.05, "n_max": 10}))
+
+
+def test_batchnorm_folding_keeps_the_function_and_the_weights():
+    from ganad_cli.inversion.anogan import fold_batchnorm, folded_networks
+
+    model = _model(BeatGANConfig)
+    gen = torch.Generator().manual_seed(0)
+    for m in model.modules():  # non-trivial running statistics and affine parameters
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen))
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.randn(m.weight.shape, generator=gen))
+    model.eval()
+    z, x = torch.randn(5, LATENT), torch.randn(5, 1, LENGTH)
+    g, e = fold_batchnorm(model.generator), fold_batchnorm(model.encoder)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in g.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(g(z), model.generator(z), atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(e(x), model.encoder(x), atol=1e-4, rtol=1e-4)
+    original = model.generator
+    with folded_networks(model):
+        assert model.generator is not original
+        again = model.generator
+    assert model.generator is original
+    with folded_networks(model):
+        assert model.generator is again  # cached while the weights stay the same
+    with torch.no_grad():
+        original.project[0].weight.mul_(2.0)
+    with folded_networks(model):
+        assert model.generator is not again  # weights changed in place: folded again
+        with torch.no_grad():
+            torch.testing.assert_close(model.generator(z), original(z), atol=1e-4, rtol=1e-4)
+    model.train()
+    with folded_networks(model):  # training mode: BatchNorm uses batch statistics, no folding
+        assert model.generator is original
+
+
+def test_train_with_encoder_inversion_on_gan_only_model_exits_2_before_training(tmp_path, capsys):
+    from ganad_cli.cli import main
+
+    run = tmp_path / "run"
+    code = main(["train", "model=wgan_gp", "inversion=encoder_then_anogan", f"hydra.run.dir={run}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "has no encoder" in err and "beatgan" in err
+    assert not run.exists()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
@@ -29,8 +29,12 @@ from tests.test_cli import run
 
 SMOKE = ["experiment=smoke", "trainer.max_epochs=1", "inversion.n_max=3"]
 # experiment=smoke sets synthetic-ECG keys; other data sets get the same small settings directly
-DATA_SMOKE = ["trainer.max_epochs=1", "inversion.n_max=3", "plots=false",
-              "trainer.enable_progress_bar=false"]
+DATA_SMOKE = [
+    "trainer.max_epochs=1",
+    "inversion.n_max=3",
+    "plots=false",
+    "trainer.enable_progress_bar=false",
+]
 FINISHED = {"metrics.json", "scores.csv", "detector.pt", "detections.csv", "bench.csv", "bench.md"}
 LENGTH = 128  # window length of the synthetic ECG in experiment=smoke
 
@@ -74,8 +78,13 @@ class Ctx:
 
     def mitbih(self, root: Path, *extra: str) -> list[str]:
         return self.train(
-            "data=mitbih", f"data.root={root}", "data.records=[100]", "data.download=false",
-            "data.cache=false", *DATA_SMOKE, *extra,
+            "data=mitbih",
+            f"data.root={root}",
+            "data.records=[100]",
+            "data.download=false",
+            "data.cache=false",
+            *DATA_SMOKE,
+            *extra,
         )
 
     def write(self, name: str, text: str) -> Path:
@@ -130,6 +139,15 @@ def _header_checksum_wrong(c: Ctx) -> list[str]:
     return c.mitbih(root)
 
 
+def _sha256_mismatch(c: Ctx) -> list[str]:
+    root = c.mitdb_copy("hea", "dat", "atr")
+    shutil.copy(c.request.getfixturevalue("mitdb_root") / "SHA256SUMS.txt", root)
+    atr = bytearray((root / "100.atr").read_bytes())
+    atr[100] ^= 0x01  # one flipped bit the WFDB reader would not notice
+    (root / "100.atr").write_bytes(bytes(atr))
+    return c.mitbih(root)
+
+
 def _ucr(c: Ctx, rows: list[str]) -> list[str]:
     folder = c.tmp / "Bad"
     c.write("Bad/Bad_TRAIN.tsv", "\n".join(rows) + ("\n" if rows else ""))
@@ -147,8 +165,12 @@ def _labelled_csv(c: Ctx, n: int, *extra: str, anomalies: bool = True) -> list[s
     rows = [lab + "," + ",".join(f"{v:.4f}" for v in rng.normal(size=32)) for lab in labels]
     path = c.write("windows.csv", "\n".join(rows) + "\n")
     return c.train(
-        "data=csv", f"data.root={path}", "data.label_column=0", "data.normal_classes=[0]",
-        *DATA_SMOKE, *extra,
+        "data=csv",
+        f"data.root={path}",
+        "data.label_column=0",
+        "data.normal_classes=[0]",
+        *DATA_SMOKE,
+        *extra,
     )
 
 
@@ -209,6 +231,11 @@ def _detect_nan_input(c: Ctx) -> list[str]:
     return ["detect", f"run={c.run_copy()}", f"input={path}"]
 
 
+def _detect_output_under_file(c: Ctx) -> list[str]:
+    afile = c.write("afile", "a file where a folder is expected")
+    return [*_detect_csv(c, c.run_copy()), f"output={afile / 'detections.csv'}"]
+
+
 def _resume_without_checkpoint(c: Ctx) -> list[str]:
     run_dir = c.run_copy()
     shutil.rmtree(run_dir / "checkpoints")
@@ -242,40 +269,56 @@ CASES: list[Case] = [
     cfg("contamination-one", ["data.contamination=1.0"], "data.contamination"),
     cfg("contamination-negative", ["data.contamination=-0.1"], "data.contamination"),
     cfg("fold-equals-folds", ["data.folds=5", "data.fold=5"], "data.fold"),
-    cfg("threshold-quantile-above-1", ["threshold=normal_quantile", "threshold.quantile=1.5"],
-        "threshold.quantile"),
+    cfg(
+        "threshold-quantile-above-1",
+        ["threshold=normal_quantile", "threshold.quantile=1.5"],
+        "threshold.quantile",
+    ),
     cfg("score-objective-unknown", ["score.objective=accuracy"], "score.objective"),
     cfg("one-bad-value-in-sweep", ["-m", "inversion.eps=0.1,-1"], "inversion.eps"),
     Case("unknown-command", lambda c: ["frobnicate"], "frobnicate", only_line=True),
     # ---- data: refused when loading; the run folder Hydra made is removed
-    Case("csv-root-missing",
-         lambda c: c.train("data=csv", f"data.root={c.tmp / 'nowhere.csv'}", *DATA_SMOKE),
-         "nowhere.csv"),
+    Case(
+        "csv-root-missing",
+        lambda c: c.train("data=csv", f"data.root={c.tmp / 'nowhere.csv'}", *DATA_SMOKE),
+        "nowhere.csv",
+    ),
     Case("csv-root-unset", lambda c: c.train("data=csv", *DATA_SMOKE), "data.root"),
     Case("mitbih-root-missing", lambda c: c.mitbih(c.tmp / "no_mitdb"), "no_mitdb"),
-    Case("mitbih-record-missing",
-         lambda c: c.mitbih(c.mitdb_copy("hea", "dat", "atr"), "data.records=[101]"), "101"),
+    Case(
+        "mitbih-record-missing",
+        lambda c: c.mitbih(c.mitdb_copy("hea", "dat", "atr"), "data.records=[101]"),
+        "101",
+    ),
     Case("mitbih-truncated-dat", _truncate_dat, "truncated"),
     Case("mitbih-dat-longer-than-hea", _dat_longer_than_header, "disagrees with 100.hea"),
     Case("mitbih-hea-checksum-disagrees", _header_checksum_wrong, "checksum"),
+    Case("mitbih-sha256-mismatch", _sha256_mismatch, "SHA-256"),
     Case("mitbih-missing-atr", lambda c: c.mitbih(c.mitdb_copy("hea", "dat")), "100.atr"),
-    Case("ucr-ragged-rows", lambda c: _ucr(c, ["1\t0.1\t0.2\t0.3", "2\t0.1\t0.2"]),
-         "Bad_TRAIN.tsv"),
+    Case(
+        "ucr-ragged-rows", lambda c: _ucr(c, ["1\t0.1\t0.2\t0.3", "2\t0.1\t0.2"]), "Bad_TRAIN.tsv"
+    ),
     Case("ucr-inf-value", lambda c: _ucr(c, ["1\t0.1\t0.2\t0.3", "2\t0.1\tinf\t0.3"]), "inf"),
     Case("ucr-empty-file", lambda c: _ucr(c, []), "empty"),
-    Case("csv-ragged-rows", lambda c: _csv(c, "0.1,0.2,0.3\n0.1,0.2\n0.4,0.5,0.6\n"),
-         "bad.csv"),
+    Case("csv-ragged-rows", lambda c: _csv(c, "0.1,0.2,0.3\n0.1,0.2\n0.4,0.5,0.6\n"), "bad.csv"),
     Case("csv-nan-value", lambda c: _csv(c, "0.1,0.2,0.3\n0.1,nan,0.3\n"), "NaN"),
     Case("csv-empty-file", lambda c: _csv(c, ""), "empty"),
     Case("csv-non-numeric", lambda c: _csv(c, "0.1,abc,0.3\n"), "bad.csv"),
     Case("npy-nan-value", lambda c: _npy(c, np.full((20, 16), np.nan)), "NaN"),
     Case("npy-wrong-rank", lambda c: _npy(c, np.zeros((2, 2, 2, 16))), "windows.npy"),
-    Case("normal-classes-not-present",
-         lambda c: c.train("data.normal_classes=[Z]", *SMOKE), "data.normal_classes"),
-    Case("no-anomalies-left-for-test",
-         lambda c: _labelled_csv(c, 80, anomalies=False), "test split"),
-    Case("fewer-samples-than-one-batch",
-         lambda c: _labelled_csv(c, 40, "data.batch_size=64"), "data.batch_size"),
+    Case(
+        "normal-classes-not-present",
+        lambda c: c.train("data.normal_classes=[Z]", *SMOKE),
+        "data.normal_classes",
+    ),
+    Case(
+        "no-anomalies-left-for-test", lambda c: _labelled_csv(c, 80, anomalies=False), "test split"
+    ),
+    Case(
+        "fewer-samples-than-one-batch",
+        lambda c: _labelled_csv(c, 40, "data.batch_size=64"),
+        "data.batch_size",
+    ),
     # ---- runs: refused before any evaluation/detection folder is written
     Case("evaluate-run-missing", lambda c: ["evaluate", f"run={c.tmp / 'no_run'}"], "no_run"),
     Case("detect-run-missing", lambda c: _detect_csv(c, c.tmp / "no_run"), "no_run"),
@@ -286,14 +329,23 @@ CASES: list[Case] = [
     Case("detect-detector-missing", _detect_missing_detector, "detector.pt"),
     Case("evaluate-detector-corrupt", _evaluate_corrupt_detector, "detector.pt"),
     Case("bench-detector-corrupt", _bench_corrupt_detector, "detector.pt"),
-    Case("detect-detector-incompatible-version",
-         lambda c: _detect_csv(c, _detector_version(c)), "format version 99"),
-    Case("detect-wrong-window-length", lambda c: _detect_csv(c, c.run_copy(), length=100),
-         "new.csv"),
+    Case(
+        "detect-detector-incompatible-version",
+        lambda c: _detect_csv(c, _detector_version(c)),
+        "format version 99",
+    ),
+    Case(
+        "detect-wrong-window-length", lambda c: _detect_csv(c, c.run_copy(), length=100), "new.csv"
+    ),
     Case("detect-wrong-channel-count", _detect_wrong_channels, "two_leads.npy"),
     Case("detect-nan-input", _detect_nan_input, "NaN"),
-    Case("detect-input-missing",
-         lambda c: ["detect", f"run={c.run_copy()}", f"input={c.tmp / 'none.csv'}"], "none.csv"),
+    Case("detect-output-under-a-file", _detect_output_under_file, "afile"),
+    Case("report-dir-missing", lambda c: ["report", str(c.tmp / "no_runs")], "no_runs"),
+    Case(
+        "detect-input-missing",
+        lambda c: ["detect", f"run={c.run_copy()}", f"input={c.tmp / 'none.csv'}"],
+        "none.csv",
+    ),
 ]
 
 
@@ -338,8 +390,13 @@ def test_bad_input_catalogue(case: Case, in_tmp: Path, request, capfd):
     _check(case, ctx, code, capfd.readouterr().err, before)
 
 
-SCRIPT_CASES = ["unknown-key-in-group", "csv-ragged-rows", "mitbih-truncated-dat",
-                "detect-wrong-window-length", "resume-checkpoint-corrupt"]
+SCRIPT_CASES = [
+    "unknown-key-in-group",
+    "csv-ragged-rows",
+    "mitbih-truncated-dat",
+    "detect-wrong-window-length",
+    "resume-checkpoint-corrupt",
+]
 
 
 @pytest.mark.parametrize("case_id", SCRIPT_CASES)
@@ -378,7 +435,7 @@ RANGES: list[tuple[str, Callable[[float], bool], st.SearchStrategy]] = [
 
 
 @pytest.mark.parametrize("key,valid,values", RANGES, ids=[r[0] for r in RANGES])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_range_checks_accept_exactly_the_valid_values(base_cfg, key, valid, values, data):
     value = data.draw(values)
@@ -391,13 +448,23 @@ def test_range_checks_accept_exactly_the_valid_values(base_cfg, key, valid, valu
             validate_config(cfg)
 
 
-@settings(max_examples=30, deadline=None)
-@given(value=st.sampled_from([math.nan, math.inf, -math.inf]))
-def test_non_finite_eps_is_refused(compose_train, value):
-    cfg = compose_train(["experiment=smoke"])
+@pytest.mark.parametrize("value", [math.nan, -math.inf], ids=["nan", "-inf"])
+def test_non_finite_eps_is_refused(base_cfg, value):
+    cfg = base_cfg.copy()
     OmegaConf.update(cfg, "inversion.eps", value)
-    if value == math.inf:
-        validate_config(cfg)  # eps = inf: stop at once, a valid (if useless) choice
-    else:
-        with pytest.raises(GanadInputError, match="inversion.eps"):
-            validate_config(cfg)
+    with pytest.raises(GanadInputError, match=r"inversion\.eps"):
+        validate_config(cfg)
+
+
+def test_sweep_jobs_with_bad_data_exit_2_without_traceback(in_tmp: Path, capfd):
+    """Runtime bad input inside a sweep: one line per failed job, no traceback, exit 2."""
+    sweep = in_tmp / "sweep"
+    capfd.readouterr()
+    code = main(["train", "-m", *SMOKE, "data.normal_classes=[Z],[Y]", f"hydra.sweep.dir={sweep}"])
+    err = capfd.readouterr().err
+    assert code == 2, err[-3000:]
+    assert "Traceback" not in err
+    errors = [ln for ln in err.splitlines() if ln.startswith("ganad: error:")]
+    assert any("['Z'] names no class present" in ln for ln in errors)
+    assert any("['Y'] names no class present" in ln for ln in errors)
+    assert not list(sweep.rglob("metrics.json"))

@@ -122,16 +122,18 @@ def test_crafted_resume_checkpoint_is_refused(trained_run, in_tmp, capfd, force_
     from ganad_cli.checkpoint_io import AtomicCheckpointIO
 
     with pytest.raises(pickle.UnpicklingError):
-        AtomicCheckpointIO().load_checkpoint(run_dir / "checkpoints" / "last.ckpt",
-                                             weights_only=False)
+        AtomicCheckpointIO().load_checkpoint(
+            run_dir / "checkpoints" / "last.ckpt", weights_only=False
+        )
     assert not marker.exists()
 
 
 # ----------------------------------------------------------------------------------- faults
 
 
-def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(trained_run, in_tmp,
-                                                                         capfd):
+def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(
+    trained_run, in_tmp, capfd
+):
     run_dir = _copy(trained_run, in_tmp / "run")
     (run_dir / "metrics.json").unlink()  # an interrupted run, to be resumed
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -167,8 +169,11 @@ def test_sigkill_during_atomic_write_never_leaves_a_partial_file(tmp_path):
     target.write_bytes(b"A" * size)  # the previous complete result
     killed_mid_write = 0
     for delay in (0.05, 0.3, 0.7):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(size)],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(target), str(size)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
@@ -214,9 +219,15 @@ def _limit_file_size():
 def test_disk_full_during_training_is_a_clear_error(tmp_path):
     """A 300 kB file size limit: the first checkpoint (about 2 MB) cannot be written."""
     env = {**os.environ, "CI": "true"}
-    out = subprocess.run([GANAD, "train", *SMOKE, f"hydra.run.dir={tmp_path / 'run'}"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-                         preexec_fn=_limit_file_size)
+    out = subprocess.run(
+        [GANAD, "train", *SMOKE, f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=_limit_file_size,
+    )
     assert out.returncode == 1, out.stderr[-3000:]
     line = _error_line(out.stderr)
     assert "cannot write" in line and "epoch000.ckpt" in line and "disk full" in line
@@ -258,8 +269,28 @@ def test_debug_flag_on_a_data_error(in_tmp, capfd, monkeypatch):
     monkeypatch.setenv("GANAD_DEBUG", "1")
     missing = in_tmp / "none.csv"
     capfd.readouterr()
-    code = main(["train", "data=csv", f"data.root={missing}", "trainer.max_epochs=1",
-                 f"hydra.run.dir={in_tmp / 'out'}"])
+    code = main(
+        [
+            "train",
+            "data=csv",
+            f"data.root={missing}",
+            "trainer.max_epochs=1",
+            f"hydra.run.dir={in_tmp / 'out'}",
+        ]
+    )
     err = capfd.readouterr().err
     assert code == 2 and "Traceback" in err and "none.csv" in _error_line(err)
     assert not (in_tmp / "out").exists()
+
+
+def test_training_checkpoints_go_through_the_atomic_weights_only_io(compose_train, tmp_path):
+    from ganad_cli.checkpoint_io import AtomicCheckpointIO
+    from ganad_cli.pipeline import build_trainer
+
+    trainer = build_trainer(compose_train(SMOKE), tmp_path)
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+    path = tmp_path / "checkpoints" / "x.ckpt"
+    trainer.strategy.checkpoint_io.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["x.ckpt"]  # no temp file left
+    loaded = trainer.strategy.checkpoint_io.load_checkpoint(path)
+    assert torch.equal(loaded["state_dict"]["w"], torch.ones(2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import InversionResult, distance, frozen
+from ganad_cli.inversion.anogan import InversionResult, distance, folded_networks, frozen
 from ganad_cli.models.base import GanadModule
 
 
@@ -32,7 +32,7 @@ def encoder_invert(
     require_encoder(model)
     device = next(model.parameters()).device
     parts = []
-    with frozen(model):
+    with frozen(model), folded_networks(model):
         for i in range(0, len(x), batch_size):
             xb = x[i : i + batch_size].to(device)
             z = model.encode(xb)
