@@ -270,12 +270,13 @@ def test_batchnorm_folding_keeps_the_function_and_the_weights():
         assert model.generator is original
 
 
-def test_train_with_encoder_inversion_on_gan_only_model_exits_2_before_training(tmp_path, capsys):
-    from ganad_cli.cli import main
+def test_encoder_inversion_with_gan_only_model_is_caught_from_the_config():
+    from ganad_cli.config import check_encoder_available
 
-    run = tmp_path / "run"
-    code = main(["train", "model=wgan_gp", "inversion=encoder_then_anogan", f"hydra.run.dir={run}"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1
-    assert "has no encoder" in err and "beatgan" in err
-    assert not run.exists()
+    for name in ("encoder", "encoder_then_anogan"):
+        with pytest.raises(GanadInputError, match="has no encoder.*beatgan"):
+            check_encoder_available(OmegaConf.create(_inv_cfg(name=name)), "wgan_gp")
+    with pytest.raises(GanadInputError, match="has no encoder"):
+        check_encoder_available(OmegaConf.create(_inv_cfg(init="encoder")), "gan")
+    check_encoder_available(OmegaConf.create(_inv_cfg(name="encoder")), "beatgan")
+    check_encoder_available(OmegaConf.create(_inv_cfg(name="anogan")), "wgan_gp")

@@ -276,6 +276,7 @@ CASES: list[Case] = [
     ),
     cfg("score-objective-unknown", ["score.objective=accuracy"], "score.objective"),
     cfg("one-bad-value-in-sweep", ["-m", "inversion.eps=0.1,-1"], "inversion.eps"),
+    cfg("encoder-inversion-without-encoder", ["inversion=encoder"], "inversion.name"),
     Case("unknown-command", lambda c: ["frobnicate"], "frobnicate", only_line=True),
     # ---- data: refused when loading; the run folder Hydra made is removed
     Case(
