@@ -433,7 +433,15 @@ def validate_config(cfg: DictConfig) -> None:
         f"one of {SIMILARITIES}",
         inv.similarity,
     )
+    threads = cfg.get("threads")
+    _check(
+        threads is None or (isinstance(threads, int) and threads >= 1),
+        "threads",
+        "null or an integer >= 1",
+        threads,
+    )
     validate_inversion(inv)
+    check_encoder_available(inv, m.name)
     validate_scoring(sc, th)
     _check(
         cfg.trainer.max_epochs >= 1 or cfg.trainer.max_steps > 0,
@@ -444,9 +452,7 @@ def validate_config(cfg: DictConfig) -> None:
 
 
 def check_encoder_available(inv: DictConfig, model_name: str) -> None:
-    """Before training: an encoder inversion needs a model with an encoder. (Not yet called from
-    validate_config: tests/test_config.py validates inversion=encoder with the default GAN-only
-    model.)"""
+    """Before training: an encoder inversion needs a model with an encoder."""
     if inv.name in ("encoder", "encoder_then_anogan") or inv.get("init") == "encoder":
         from ganad_cli.models.registry import MODELS, encoder_models
 
@@ -537,7 +543,8 @@ def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
     _check(0.0 < sc.svm_nu <= 1.0, "score.svm_nu", "in (0, 1]", sc.svm_nu)
     g = sc.svm_gamma
     _check(
-        g in ("scale", "auto") or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0),
+        g in ("scale", "auto")
+        or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0),
         "score.svm_gamma",
         "'scale', 'auto' or a number > 0",
         g,

@@ -22,6 +22,7 @@ from ganad_cli.data.datamodule import WindowDataModule
 from ganad_cli.data.splits import make_splits
 from ganad_cli.detector import Detector
 from ganad_cli.inversion import InversionResult
+from ganad_cli.inversion.run import calibrate_eps
 from ganad_cli.io import atomic_write_json, atomic_write_text
 from ganad_cli.metrics import detection_metrics
 from ganad_cli.models import build_model
@@ -176,6 +177,8 @@ def fit_detector(model: GanadModule, val: Samples, cfg: DictConfig) -> tuple[Det
         to_plain(cfg.data),
     )
     x_val = torch.from_numpy(val.x)
+    # a data-driven eps (inversion.eps_quantile) is calibrated on validation normals only
+    detector.inversion = calibrate_eps(model, x_val, val.label, detector.inversion)
     inv, seconds = timed_inversion(detector, x_val)
     comps = detector.components(x_val, inv)
     detector.score = fit_combination(comps, val.label, cfg.score)
@@ -249,6 +252,8 @@ def evaluate_into(
 
 def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     validate_config(cfg)
+    if cfg.get("threads") is not None:
+        torch.set_num_threads(int(cfg.threads))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     splits = make_splits(load_samples(cfg.data), cfg.data)
     log.info(

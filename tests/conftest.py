@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Tiny networks gain nothing from several intra-op threads, and spinning OpenMP threads make
+# subprocess tests crawl when anything else shares the cores: one thread per process.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 

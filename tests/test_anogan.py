@@ -7,9 +7,20 @@ import torch
 from ganad_cli.inversion.anogan import anogan_invert
 from ganad_cli.models.wgan_gp import WGANGP
 
-CFG = {"name": "wgan_gp", "backbone": "conv1d", "latent_dim": 8, "base_channels": 8,
-       "prior": "normal", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.5, "beta2": 0.9,
-       "spectral_norm": False, "n_critic": 5, "gp_weight": 10.0}
+CFG = {
+    "name": "wgan_gp",
+    "backbone": "conv1d",
+    "latent_dim": 8,
+    "base_channels": 8,
+    "prior": "normal",
+    "lr_g": 1e-4,
+    "lr_d": 1e-4,
+    "beta1": 0.5,
+    "beta2": 0.9,
+    "spectral_norm": False,
+    "n_critic": 5,
+    "gp_weight": 10.0,
+}
 
 
 def _model() -> WGANGP:
@@ -55,12 +66,14 @@ def test_batched_equals_one_at_a_time():
     z0 = torch.randn(6, 8)
     batched = anogan_invert(model, x, eps=0.3, n_max=40, lr=0.05, batch_size=6, z_init=z0)
     for i in range(6):
-        single = anogan_invert(model, x[i : i + 1], eps=0.3, n_max=40, lr=0.05, batch_size=1,
-                               z_init=z0[i : i + 1])
+        single = anogan_invert(
+            model, x[i : i + 1], eps=0.3, n_max=40, lr=0.05, batch_size=1, z_init=z0[i : i + 1]
+        )
         assert single.steps.item() == batched.steps[i].item()
         torch.testing.assert_close(single.z[0], batched.z[i], atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(single.similarity[0], batched.similarity[i], atol=1e-5,
-                                   rtol=1e-4)
+        torch.testing.assert_close(
+            single.similarity[0], batched.similarity[i], atol=1e-5, rtol=1e-4
+        )
 
 
 def test_generator_weights_get_no_gradient_and_stay_unchanged():

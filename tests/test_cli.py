@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 
 GANAD = shutil.which("ganad") or str(Path(sys.executable).parent / "ganad")
-METRIC_KEYS = ["auroc", "auprc", "f1", "fbeta", "precision", "recall", "mcc", "threshold",
-               "lambda"]
+METRIC_KEYS = ["auroc", "auprc", "f1", "fbeta", "precision", "recall", "mcc", "threshold", "lambda"]
 
 
 def run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "CI": "true"}
-    return subprocess.run([GANAD, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [GANAD, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_help_lists_commands(tmp_path):
@@ -63,8 +63,15 @@ def test_train_end_to_end_writes_run_folder(tmp_path):
     out = run(["train", "experiment=smoke", "hydra.run.dir=run"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     run_dir = tmp_path / "run"
-    for name in (".hydra/config.yaml", "metrics.json", "scores.csv", "runtime.json", "train.log",
-                 "detector.pt", "checkpoints/last.ckpt"):
+    for name in (
+        ".hydra/config.yaml",
+        "metrics.json",
+        "scores.csv",
+        "runtime.json",
+        "train.log",
+        "detector.pt",
+        "checkpoints/last.ckpt",
+    ):
         assert (run_dir / name).is_file(), name
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for split in ("val", "test"):

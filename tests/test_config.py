@@ -18,7 +18,8 @@ def _choices(group: str) -> list[str]:
     "group,choice", [(g, c) for g in GROUPS for c in _choices(g)], ids=lambda v: str(v)
 )
 def test_every_group_choice_composes_and_validates(compose_train, group, choice):
-    cfg = compose_train([f"{group}={choice}"])
+    extra = ["model=beatgan"] if group == "inversion" and choice.startswith("encoder") else []
+    cfg = compose_train([f"{group}={choice}", *extra])
     if group != "experiment":
         assert cfg[group] is not None
     try:

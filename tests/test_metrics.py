@@ -24,7 +24,7 @@ def test_metrics_match_hand_computation():
     assert m["f1"] == pytest.approx(2 / 3)
     assert m["mcc"] == pytest.approx((2 * 4 - 1 * 1) / math.sqrt(3 * 3 * 5 * 5))
     assert m["balanced_accuracy"] == pytest.approx((2 / 3 + 4 / 5) / 2)
-    # AUROC: pairs (anomaly, normal) ranked correctly: 0.7 beats 4 of 5 normals, 0.9 beats 5, 0.4 beats 4
+    # AUROC: correctly ranked (anomaly, normal) pairs: 0.7 beats 4 of 5, 0.9 beats 5, 0.4 beats 4
     assert m["auroc"] == pytest.approx((4 + 5 + 4) / 15)
     assert m["per_class"]["V"]["flagged_rate"] == 1.0
     assert m["per_class"]["S"]["flagged_rate"] == 0.0
@@ -58,8 +58,15 @@ def test_weighted_combination_picks_informative_component():
     labels = np.r_[np.zeros(200), np.ones(50)].astype(int)
     informative = rng.normal(size=250) + 3 * labels
     noise = rng.normal(size=250)
-    cfg = OmegaConf.create({"components": ["a", "b"], "combine": "weighted", "grid_step": 0.1,
-                            "objective": "auroc", "standardize": True})
+    cfg = OmegaConf.create(
+        {
+            "components": ["a", "b"],
+            "combine": "weighted",
+            "grid_step": 0.1,
+            "objective": "auroc",
+            "standardize": True,
+        }
+    )
     fitted = fit_combination({"a": noise, "b": informative}, labels, cfg)
     assert fitted.weights[1] > 0.8
     # standardisation stats come from the normals only

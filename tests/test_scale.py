@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,8 +19,9 @@ SMOKE = ["experiment=smoke", "trainer.max_epochs=1", "inversion.n_max=5"]
 
 
 def test_multirun_2x2_one_folder_per_job(tmp_path):
-    out = run(["train", "-m", *SMOKE, "seed=0,1", "inversion.n_max=3,5", "hydra.sweep.dir=sw"],
-              tmp_path)
+    out = run(
+        ["train", "-m", *SMOKE, "seed=0,1", "inversion.n_max=3,5", "hydra.sweep.dir=sw"], tmp_path
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = sorted((tmp_path / "sw").glob("*/metrics.json"))
     assert len(jobs) == 4
@@ -34,8 +34,7 @@ def test_multirun_2x2_one_folder_per_job(tmp_path):
 
 def test_failing_job_does_not_corrupt_the_others(tmp_path):
     # the second job asks for a batch larger than the training set: it fails at run time
-    out = run(["train", "-m", *SMOKE, "data.batch_size=32,100000", "hydra.sweep.dir=sw"],
-              tmp_path)
+    out = run(["train", "-m", *SMOKE, "data.batch_size=32,100000", "hydra.sweep.dir=sw"], tmp_path)
     assert out.returncode != 0
     assert "data.batch_size" in out.stderr
     assert (tmp_path / "sw" / "0" / "metrics.json").is_file()
@@ -43,8 +42,16 @@ def test_failing_job_does_not_corrupt_the_others(tmp_path):
 
 
 def test_optuna_sweep_of_three_trials(tmp_path):
-    out = run(["train", "hparams_search=optuna", *SMOKE, "hydra.sweeper.n_trials=3",
-               "hydra.sweep.dir=opt"], tmp_path)
+    out = run(
+        [
+            "train",
+            "hparams_search=optuna",
+            *SMOKE,
+            "hydra.sweeper.n_trials=3",
+            "hydra.sweep.dir=opt",
+        ],
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = yaml.safe_load((tmp_path / "opt" / "optimization_results.yaml").read_text())
     assert 0.0 <= result["best_value"] <= 1.0
@@ -55,8 +62,17 @@ def test_optuna_sweep_of_three_trials(tmp_path):
 
 
 def test_ddp_two_cpu_processes_then_scoring_matches_checkpoint(tmp_path):
-    out = run(["train", "experiment=smoke", "trainer=ddp", "trainer.max_epochs=2",
-               "inversion.n_max=5", "hydra.run.dir=ddp"], tmp_path)
+    out = run(
+        [
+            "train",
+            "experiment=smoke",
+            "trainer=ddp",
+            "trainer.max_epochs=2",
+            "inversion.n_max=5",
+            "hydra.run.dir=ddp",
+        ],
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "MEMBER: 2/2" in out.stdout + out.stderr
     run_dir = tmp_path / "ddp"
@@ -79,11 +95,17 @@ def test_ddp_two_cpu_processes_then_scoring_matches_checkpoint(tmp_path):
 
 
 def test_resume_after_sigkill_ends_with_same_epochs(tmp_path):
-    args = ["train", "experiment=smoke", "trainer.max_epochs=12", "inversion.n_max=5",
-            "hydra.run.dir=run"]
+    args = [
+        "train",
+        "experiment=smoke",
+        "trainer.max_epochs=12",
+        "inversion.n_max=5",
+        "hydra.run.dir=run",
+    ]
     env = {**os.environ, "CI": "true"}
-    proc = subprocess.Popen([GANAD, *args], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [GANAD, *args], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     deadline = time.time() + 300
     while not last.exists() and time.time() < deadline and proc.poll() is None:
@@ -111,8 +133,14 @@ def test_resume_of_missing_run_exits_2(tmp_path):
 def test_wandb_offline_run_writes_files_and_no_key(tmp_path):
     secret = "0123456789abcdef0123456789abcdef01234567"
     env = {**os.environ, "CI": "true", "WANDB_API_KEY": secret, "WANDB_MODE": "offline"}
-    out = subprocess.run([GANAD, "train", *SMOKE, "logger=wandb", "hydra.run.dir=run"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [GANAD, "train", *SMOKE, "logger=wandb", "hydra.run.dir=run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     wandb_dir = tmp_path / "run" / "wandb"
     files = [p for p in wandb_dir.rglob("*") if p.is_file()]
