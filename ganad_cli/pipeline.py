@@ -63,6 +63,11 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
     )
     # Ctrl-C mid-epoch keeps its state in interrupted.ckpt; last.ckpt stays the last whole epoch.
     on_interrupt = SaveOnInterrupt(run_dir / "checkpoints" / "interrupted.ckpt")
+    callbacks: list[pl.Callback] = [checkpoint, on_interrupt]
+    if cfg.get("plots", True):
+        from ganad_cli.callbacks import SampleGrid
+
+        callbacks.append(SampleGrid(run_dir / "plots"))
     quiet = quiet_mode(cfg)
     kwargs = dict(
         accelerator=t.accelerator,
@@ -74,7 +79,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
         log_every_n_steps=t.log_every_n_steps,
         deterministic=t.deterministic,
         logger=build_logger(cfg, run_dir),
-        callbacks=[checkpoint, on_interrupt],
+        callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],  # atomic saves, weights-only loads
         default_root_dir=str(run_dir),
         enable_progress_bar=t.enable_progress_bar and not quiet,
