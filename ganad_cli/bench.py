@@ -30,6 +30,7 @@ from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert, prior_starts
 from ganad_cli.io import atomic_write_text
+from ganad_cli.progress import bar
 
 log = logging.getLogger("ganad")
 
@@ -308,7 +309,9 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
     hw = hardware(device)
     rows = []
     plan = plan_rows(bench, len(x), bool(detector.model.has_encoder))
+    progress = bar(len(plan), "bench rows", unit="row")
     for k, row in enumerate(plan):
+        progress.update(1)
         inv_cfg = row_config(base, row)
         result = measure_row(
             detector, x, y, inv_cfg, device, int(bench.min_timings), int(bench.warmup_steps)
@@ -329,6 +332,7 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
             result["auroc"],
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
+    progress.close()
     shown = {k: base[k] for k in SHOWN_KEYS if k in base}
     meta = {
         "run": str(run_dir),

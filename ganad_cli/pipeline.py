@@ -27,6 +27,7 @@ from ganad_cli.io import atomic_write_json, atomic_write_text
 from ganad_cli.metrics import detection_metrics
 from ganad_cli.models import build_model
 from ganad_cli.models.base import GanadModule
+from ganad_cli.progress import set_quiet
 from ganad_cli.scoring.combine import fit_combination
 from ganad_cli.scoring.threshold import fit_threshold
 
@@ -257,6 +258,7 @@ def evaluate_into(
 
 def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     validate_config(cfg)
+    set_quiet(quiet_mode(cfg))
     if cfg.get("threads") is not None:
         torch.set_num_threads(int(cfg.threads))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)

@@ -353,6 +353,24 @@ def selected_records(cfg: DictConfig) -> tuple[list[int], bool]:
     return records, explicit
 
 
+def tqdm_records(todo: list) -> list:
+    """Progress over records when some must be extracted (cached ones load in well under 2 s)."""
+    from ganad_cli.progress import bar
+
+    n_new = sum(a is None for _, _, a in todo)
+    if n_new == 0:
+        return todo
+    progress = bar(len(todo), "MIT-BIH beats", unit="record")
+
+    def _iter():
+        with progress:
+            for item in todo:
+                yield item
+                progress.update(1)
+
+    return _iter()
+
+
 def load_mitbih(cfg: DictConfig) -> Samples:
     if cfg.preprocess not in PRESETS:
         raise GanadInputError(
@@ -376,7 +394,7 @@ def load_mitbih(cfg: DictConfig) -> Samples:
         todo.append((rec, path, arrays))
     if any(a is None for _, _, a in todo):
         ensure_records(root, [rec for rec, _, a in todo if a is None], bool(cfg.download))
-    for rec, path, arrays in todo:
+    for rec, path, arrays in tqdm_records(todo):
         if arrays is None:
             arrays = _extract(root, rec, cfg)
             if cfg.cache:

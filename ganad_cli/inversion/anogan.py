@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from ganad_cli.models.base import GanadModule
+from ganad_cli.progress import bar
 
 TRUNCATION = 2.0  # default |z_i| bound of the truncated region for restriction=clamp
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -321,7 +322,8 @@ def anogan_invert(
     )
     k = restarts
     parts = []
-    with frozen(model), folded_networks(model):
+    progress = bar(n, "AnoGAN inversion", unit="sample")
+    with frozen(model), folded_networks(model), progress:
         for i in range(0, n, batch_size):
             xb = x[i : i + batch_size]
             b = len(xb)
@@ -336,4 +338,8 @@ def anogan_invert(
                 best = res.similarity.view(k, b).argmin(0)  # ties: the first start
                 res = res.select(best * b + torch.arange(b, device=device))
             parts.append(res)
+            progress.update(b)
+            progress.set_postfix(
+                mean_steps=f"{torch.cat([p.steps for p in parts]).float().mean():.1f}"
+            )
     return InversionResult.cat(parts)
