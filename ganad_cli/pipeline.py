@@ -46,7 +46,7 @@ class SaveOnInterrupt(pl.Callback):
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception) -> None:
         if isinstance(exception, KeyboardInterrupt):
-            trainer.save_checkpoint(str(self.path))
+            trainer.save_checkpoint(str(self.path), weights_only=False)  # full state, to resume
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
@@ -279,7 +279,11 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
         ckpt_path = str(Path(cfg.resume) / "checkpoints" / "last.ckpt")
         log.info("resuming from %s", ckpt_path)
     t0 = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SystemExit:  # Lightning exits after its graceful Ctrl-C shutdown
+        if not trainer.interrupted:
+            raise
     train_seconds = time.perf_counter() - t0
     if trainer.interrupted:
         raise KeyboardInterrupt(
