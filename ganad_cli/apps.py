@@ -84,13 +84,10 @@ def train_app(cfg: DictConfig) -> float | None:
         from ganad_cli.cli import error
 
         raise SystemExit(error(f"training diverged: {exc}", 1)) from None
-    except OSError as exc:  # disk full, output folder made read-only mid-run
+    except OSError as exc:  # disk full, output folder made read-only mid-run: keep the folder
         from ganad_cli.cli import error
-        from ganad_cli.safety import describe_os_error
 
-        if describe_os_error(exc) is None:
-            raise
-        raise SystemExit(error(describe_os_error(exc), 1)) from None
+        raise SystemExit(error(str(_unwritable(exc)), 1)) from None
     except KeyboardInterrupt as exc:
         print(f"ganad: {exc}" if str(exc) else "ganad: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
