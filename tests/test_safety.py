@@ -155,6 +155,14 @@ import sys
 from ganad_cli.io import atomic_write_bytes
 path, size = sys.argv[1], int(sys.argv[2])
 blobs = [bytes([66]) * size, bytes([67]) * size]
+if sys.argv[3] == "pause":  # announce the moment the temp file is written but not yet renamed
+    import os, time
+    real_fsync = os.fsync
+    def fsync(fd):
+        real_fsync(fd)
+        print("mid", flush=True)
+        time.sleep(60)
+    os.fsync = fsync
 print("ready", flush=True)
 i = 0
 while True:
@@ -168,13 +176,16 @@ def test_sigkill_during_atomic_write_never_leaves_a_partial_file(tmp_path):
     target = tmp_path / "metrics.json"
     target.write_bytes(b"A" * size)  # the previous complete result
     killed_mid_write = 0
-    for delay in (0.05, 0.3, 0.7):
+    # kills at arbitrary moments, then one that lands for sure between write and rename
+    for mode, delay in (("loop", 0.05), ("loop", 0.3), ("loop", 0.7), ("pause", 0.0)):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(target), str(size)],
+            [sys.executable, "-c", WRITER, str(target), str(size), mode],
             stdout=subprocess.PIPE,
             text=True,
         )
         assert proc.stdout.readline().strip() == "ready"
+        if mode == "pause":
+            assert proc.stdout.readline().strip() == "mid"
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
