@@ -103,21 +103,10 @@ def prepare(cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
 
 def precheck(overrides: list[str], multirun: bool) -> None:
     """Compose every variant of the command line and run `prepare` (raises GanadInputError)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from ganad_cli.cli import compose_variants
 
-    from ganad_cli.cli import _variants
-    from ganad_cli.config import register_configs
-    from ganad_cli.paths import conf_dir
-
-    register_configs()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            for variant in _variants(overrides) if multirun else [overrides]:
-                prepare(compose("bench", overrides=variant))
-    finally:
-        GlobalHydra.instance().clear()
+    for cfg in compose_variants("bench", overrides, multirun):
+        prepare(cfg)
 
 
 def hardware(device: str) -> dict:

@@ -122,6 +122,26 @@ def _variants(overrides: list[str]) -> list[list[str]]:
     return variants
 
 
+def compose_variants(config_name: str, overrides: list[str], multirun: bool) -> list:
+    """The composed config of every job the command line would launch (compose API only)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from ganad_cli.config import register_configs
+    from ganad_cli.paths import conf_dir
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            return [
+                compose(config_name, overrides=variant)
+                for variant in (_variants(overrides) if multirun else [overrides])
+            ]
+    finally:
+        GlobalHydra.instance().clear()
+
+
 def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
     """Compose and validate; raise GanadInputError with one clear line on bad input."""
     from hydra import compose, initialize_config_dir

@@ -136,21 +136,11 @@ def _paths(cfg: DictConfig) -> tuple[Path, Path, str]:
 
 def precheck(overrides: list[str], multirun: bool) -> None:
     """Run folder, detector and (for CSV/NPY) window shape, before any folder is made."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from ganad_cli.config import register_configs
-    from ganad_cli.paths import conf_dir
+    from ganad_cli.cli import compose_variants
 
     if multirun:
         raise GanadInputError("ganad detect does not take -m; run it once per input")
-    register_configs()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            cfg = compose("detect", overrides=overrides)
-    finally:
-        GlobalHydra.instance().clear()
+    (cfg,) = compose_variants("detect", overrides, multirun=False)
     run_dir, path, fmt = _paths(cfg)
     detector = Detector.load(run_dir / "detector.pt")
     if fmt != "wfdb":

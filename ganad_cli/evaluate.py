@@ -121,30 +121,16 @@ def prepare(eval_cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
 
 def precheck(overrides: list[str], multirun: bool) -> None:
     """Compose every variant of the command line and `prepare` it; raises GanadInputError."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from ganad_cli.cli import compose_variants
 
-    from ganad_cli.cli import _variants
-    from ganad_cli.config import register_configs
-    from ganad_cli.paths import conf_dir
-
-    register_configs()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            configs = [
-                compose("evaluate", overrides=variant)
-                for variant in (_variants(overrides) if multirun else [overrides])
-            ]
-            if len({str(c.get("run")) for c in configs}) > 1:
-                raise GanadInputError(
-                    "config key 'run': a sweep may vary inversion/score/threshold, not the run "
-                    "folder (its results go beside that run); call evaluate once per run"
-                )
-            for cfg in configs:
-                prepare(cfg)
-    finally:
-        GlobalHydra.instance().clear()
+    configs = compose_variants("evaluate", overrides, multirun)
+    if len({str(c.get("run")) for c in configs}) > 1:
+        raise GanadInputError(
+            "config key 'run': a sweep may vary inversion/score/threshold, not the run "
+            "folder (its results go beside that run); call evaluate once per run"
+        )
+    for cfg in configs:
+        prepare(cfg)
 
 
 def check_same_splits(run_dir: Path, info: dict) -> None:

@@ -41,3 +41,12 @@ def compose_train():
 
     yield _compose
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Commands run in-process (the console script's own `main`) from tmp_path, quietly."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("GANAD_DEBUG", raising=False)
+    return tmp_path

@@ -371,15 +371,6 @@ def _check(case: Case, ctx: Ctx, code: int, stderr: str, before: set[Path]) -> N
     assert not (ctx.tmp / "outputs").exists()
 
 
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch):
-    """Commands run in-process (the console script's own `main`) from tmp_path, quietly."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CI", "true")
-    monkeypatch.delenv("GANAD_DEBUG", raising=False)
-    return tmp_path
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_catalogue(case: Case, in_tmp: Path, request, capfd):
     """Every case through `ganad_cli.cli.main`, the function behind the console script."""

@@ -36,14 +36,6 @@ def trained_run(tmp_path_factory) -> Path:
     return base / "run"
 
 
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CI", "true")
-    monkeypatch.delenv("GANAD_DEBUG", raising=False)
-    return tmp_path
-
-
 def _copy(run_dir: Path, dst: Path) -> Path:
     shutil.copytree(run_dir, dst)
     return dst
