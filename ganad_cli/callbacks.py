@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 
@@ -73,3 +74,40 @@ class SampleGrid(pl.Callback):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.out_dir / f"samples_epoch{epoch:03d}.png", dpi=80)
         plt.close(fig)
+
+
+class EpochValAUROC(pl.Callback):
+    """After every training epoch, log `val/epoch_auroc`: the AUROC of the reconstruction error
+    ||x - G(E(x))||^2 (mean over channels and time) on the validation split.
+
+    `trainer.select_epoch=best_val_auroc` monitors it with ModelCheckpoint and keeps the best epoch,
+    as the BeatGAN authors do. Only validation labels are used; the test split is never touched.
+    """
+
+    def __init__(self, x: torch.Tensor, label, batch_size: int = 512):
+        self.x = x
+        self.label = label
+        self.batch_size = batch_size
+        self.history: list[float] = []
+
+    @torch.no_grad()
+    def epoch_auroc(self, pl_module) -> float:
+        from sklearn.metrics import roc_auc_score
+
+        was_training = pl_module.training
+        pl_module.eval()
+        errors = []
+        for chunk in torch.split(self.x, self.batch_size):
+            chunk = chunk.to(pl_module.device)
+            x_hat = pl_module.decode(pl_module.encode(chunk))
+            errors.append((chunk - x_hat).pow(2).flatten(1).mean(1).float().cpu())
+        pl_module.train(was_training)
+        scores = torch.cat(errors).numpy()
+        if not np.isfinite(scores).all():
+            return float("nan")
+        return float(roc_auc_score(self.label, scores))
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        auroc = self.epoch_auroc(pl_module)
+        self.history.append(auroc)
+        pl_module.log("val/epoch_auroc", auroc, prog_bar=True, logger=True)

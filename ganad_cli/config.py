@@ -194,6 +194,8 @@ class GANomalyConfig(ModelConfig):
 class BeatGANConfig(ModelConfig):
     name: str = "beatgan"
     w_adv: float = 1.0
+    # re-initialise D when its loss falls below this (BeatGAN's code: 5e-6); 0 = never
+    d_reset_below: float = 0.0
 
 
 @dataclass
@@ -304,6 +306,9 @@ class TrainerConfig:
     log_every_n_steps: int = 10
     deterministic: bool = True
     enable_progress_bar: bool = True
+    # which epoch's weights the detector uses: "last", or "best_val_auroc" (encoder models; the
+    # reconstruction-error AUROC on the validation split after every epoch, as BeatGAN does)
+    select_epoch: str = "last"
 
 
 @dataclass
@@ -442,12 +447,37 @@ def validate_config(cfg: DictConfig) -> None:
     )
     validate_inversion(inv)
     check_encoder_available(inv, m.name)
+    check_epoch_selection(cfg)
     validate_scoring(sc, th)
     _check(
         cfg.trainer.max_epochs >= 1 or cfg.trainer.max_steps > 0,
         "trainer.max_epochs",
         ">= 1",
         cfg.trainer.max_epochs,
+    )
+
+
+def check_epoch_selection(cfg: DictConfig) -> None:
+    """`trainer.select_epoch=best_val_auroc` scores G(E(x)) on validation anomalies each epoch."""
+    rule = cfg.trainer.get("select_epoch", "last")
+    rules = ("last", "best_val_auroc")
+    _check(rule in rules, "trainer.select_epoch", f"one of {rules}", rule)
+    if rule == "last":
+        return
+    from ganad_cli.models.registry import encoder_models
+
+    _check(
+        cfg.model.name in encoder_models(),
+        "trainer.select_epoch",
+        f"'last' for model {cfg.model.name!r} (best_val_auroc needs an encoder model: "
+        f"{encoder_models()})",
+        rule,
+    )
+    _check(
+        cfg.data.val_anomaly_fraction > 0,
+        "data.val_anomaly_fraction",
+        "> 0 with trainer.select_epoch=best_val_auroc (validation needs anomalies)",
+        cfg.data.val_anomaly_fraction,
     )
 
 

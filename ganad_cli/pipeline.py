@@ -49,22 +49,35 @@ class SaveOnInterrupt(pl.Callback):
             trainer.save_checkpoint(str(self.path), weights_only=False)  # full state, to resume
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path) -> pl.Trainer:
+def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) -> pl.Trainer:
+    """Lightning Trainer with checkpoints, Ctrl-C handling and plots. With
+    `trainer.select_epoch=best_val_auroc`, `val` feeds the per-epoch validation AUROC that picks
+    the checkpoint kept as best (`checkpoints/best.ckpt` via ModelCheckpoint)."""
     from pytorch_lightning.callbacks import ModelCheckpoint
 
+    from ganad_cli.callbacks import EpochValAUROC
     from ganad_cli.checkpoint_io import AtomicCheckpointIO
 
     t = cfg.trainer
+    callbacks: list[pl.Callback] = []
+    select_best = t.get("select_epoch", "last") == "best_val_auroc"
+    if select_best:
+        if val is None:
+            raise ValueError("select_epoch=best_val_auroc needs the validation split")
+        callbacks.append(EpochValAUROC(torch.from_numpy(val.x), val.label))
     checkpoint = ModelCheckpoint(
         dirpath=str(run_dir / "checkpoints"),
-        filename="epoch{epoch:03d}",
+        filename="best" if select_best else "epoch{epoch:03d}",
         auto_insert_metric_name=False,
         save_last=True,
         save_top_k=1,
+        monitor="val/epoch_auroc" if select_best else None,
+        mode="max",
+        enable_version_counter=False,
     )
     # Ctrl-C mid-epoch keeps its state in interrupted.ckpt; last.ckpt stays the last whole epoch.
     on_interrupt = SaveOnInterrupt(run_dir / "checkpoints" / "interrupted.ckpt")
-    callbacks: list[pl.Callback] = [checkpoint, on_interrupt]
+    callbacks += [checkpoint, on_interrupt]
     if cfg.get("plots", True):
         from ganad_cli.callbacks import SampleGrid
 
@@ -145,6 +158,26 @@ def completed_epochs(trainer: pl.Trainer, run_dir: Path) -> tuple[int, int]:
         ckpt = torch.load(last, map_location="cpu", weights_only=True)
         return int(ckpt["epoch"]) + 1, int(ckpt["global_step"])
     return 0, 0
+
+
+def select_epoch(model: GanadModule, trainer: pl.Trainer, cfg: DictConfig) -> dict:
+    """Load the weights the config selects: the last epoch, or the best validation-AUROC epoch
+    that ModelCheckpoint tracked (`trainer.select_epoch=best_val_auroc`)."""
+    if cfg.trainer.get("select_epoch", "last") != "best_val_auroc":
+        return {"rule": "last"}
+    ckpt_cb = trainer.checkpoint_callback
+    best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb is not None else ""
+    if not best or not Path(best).is_file():
+        raise FileNotFoundError(f"best validation-AUROC checkpoint missing: {best!r}")
+    state = torch.load(best, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["state_dict"])
+    score = ckpt_cb.best_model_score
+    return {
+        "rule": "best_val_auroc",
+        "epoch": int(state["epoch"]) + 1,  # 1-based: the number of epochs trained
+        "val_epoch_auroc": float(score) if score is not None else None,
+        "checkpoint": str(best),
+    }
 
 
 def hardware() -> dict:
@@ -272,7 +305,7 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
         splits.train.shape,
     )
     model = build_model(cfg.model, splits.train.shape)
-    trainer = build_trainer(cfg, run_dir)
+    trainer = build_trainer(cfg, run_dir, splits.val)
     datamodule = WindowDataModule(splits, cfg.data.batch_size, cfg.data.num_workers, cfg.seed)
     ckpt_path = None
     if cfg.get("resume"):
@@ -291,6 +324,7 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
             f"{run_dir / 'checkpoints'}; continue with: ganad train resume={run_dir}"
         )
     epochs, steps = completed_epochs(trainer, run_dir)
+    selection = select_epoch(model, trainer, cfg)
     model.eval()
     if cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available():
         model.to("cuda")
@@ -309,6 +343,8 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     }
     metrics["objective"] = metrics.get(cfg.optimized_metric)
     runtime["resumed_from"] = ckpt_path
+    runtime["model_selection"] = selection
+    metrics["model_selection"] = selection
     atomic_write_json(run_dir / "runtime.json", runtime)
     atomic_write_json(run_dir / "metrics.json", metrics)
     log_results(trainer, metrics, run_dir)

@@ -2,11 +2,15 @@
 """Reproduce a paper table: run an `experiment=` preset with the `ganad` CLI, aggregate, compare.
 
     python scripts/reproduce.py <preset> [overrides...] [--smoke] [--data-root DIR] [--out DIR]
-                                [--results DIR] [--dry-run] [--update-readme]
+                                [--results DIR] [--jobs N] [--resume] [--dry-run] [--update-readme]
 
 Presets (conf/experiment/<preset>.yaml): beatgan_mitbih, betavaegan_mitbih, table1,
-contamination, inter_patient. Every preset is run as `ganad train -m ...` (folds, seeds or
-Lambda as a Hydra sweep, run folders under <out>/runs); betavaegan_mitbih then re-scores each run
+contamination, inter_patient. Fold presets (beatgan_mitbih, betavaegan_mitbih) run one
+`ganad train` per fold into <out>/runs/<k>, `--jobs N` at a time (each with cores/N torch
+threads); `--resume` continues an interrupted --out: finished folds are kept, a fold with a
+checkpoint continues with `ganad train resume=<run>`, the rest start. The other presets run as one
+`ganad train -m ...` (seeds or Lambda as a Hydra sweep, run folders under <out>/runs);
+betavaegan_mitbih then re-scores each run
 with the grid combination (`ganad evaluate score=weighted_all`), table1 times the inversion grid
 with `ganad bench`. Runs are aggregated with ganad_cli.report (mean ± std, ddof=1, over folds or
 seeds) and written to <results>/<preset>.md next to the published numbers, with the hardware,
@@ -69,21 +73,27 @@ class Preset:
     published: dict[str, str] = field(default_factory=dict)
     group_by: str | None = None  # a config column that makes the table's rows (e.g. Lambda)
     over: str = "folds"
+    # True: one `ganad train` per value of `sweep` (parallel, resumable); False: one multirun
+    per_job: bool = False
 
 
 PRESETS: dict[str, Preset] = {
     "beatgan_mitbih": Preset(
         title="BeatGAN on MIT-BIH (N vs S/V/F/Q, 5 folds of normal beats)",
         protocol=(
-            "BeatGAN preprocessing (both leads, 3-45 Hz band-pass, [R-140, R+180) at 360 Hz, "
-            "min-max to [-1, 1], paced records dropped), normals in 5 folds (fold k = test), "
-            "10 % of the rest and 10 % of each anomaly class = validation; 100 epochs, latent 50, "
-            "Adam lr 1e-4 (beta1 0.5), batch 64; score = mean squared reconstruction error "
-            "of G(E(x))."
+            "BeatGAN preprocessing (MLII lead as the authors' code trains (nc=1), 3-45 Hz "
+            "band-pass, [R-140, R+180) at 360 Hz, min-max to [-1, 1], paced records dropped), "
+            "normals in 5 folds (fold k = test), 10 % of the rest and 10 % of each anomaly class = "
+            "validation; 100 epochs, latent 50, Adam lr 1e-4 (beta1 0.5), batch 64, D "
+            "re-initialised when its loss < 5e-6; the epoch with the best validation AUROC is "
+            "kept; score = mean squared reconstruction error of G(E(x)). Difference: ganad's "
+            "conv1d backbone (3 strided stages, up to 128 channels) is smaller than the authors' "
+            "5-stage network (up to 512 channels)."
         ),
         source="Zhou et al., BeatGAN, IJCAI 2019 (authors' code re-run)",
         sweep=["data.fold=0,1,2,3,4"],
         smoke_sweep=["data.fold=0,1"],
+        per_job=True,
         metrics=["auroc", "auprc", "f1", "mcc"],
         published={
             "auroc": "0.9458",
@@ -104,6 +114,7 @@ PRESETS: dict[str, Preset] = {
         source="Lüer et al. 2023 (β-VAEGAN, emundo/ecgan): F1 0.92 (SVM); previous best 0.85",
         sweep=["data.fold=0,1,2,3,4"],
         smoke_sweep=["data.fold=0,1"],
+        per_job=True,
         metrics=["f1", "mcc", "auroc"],
         published={"f1": "0.92", "mcc": "not reported", "auroc": "not reported"},
         group_by="score.name",
@@ -230,19 +241,31 @@ def hardware(runs_root: Path) -> str:
 
 
 def train_overrides(
-    name: str, smoke: bool, data_root: str | None, runs: Path, extra: Sequence[str] = ()
+    name: str,
+    smoke: bool,
+    data_root: str | None,
+    runs: Path,
+    extra: Sequence[str] = (),
+    sweep: list[str] | None = None,
+    run_dir: Path | None = None,
 ) -> list[str]:
-    """The preset, data root, sweep, smoke size, then the user's own overrides (they win)."""
+    """The preset, data root, sweep (or one job's values), smoke size, then the user's own
+    overrides (they win); a multirun's sweep folder, or one job's run folder."""
     p = PRESETS[name]
     out = [f"experiment={name}"]
     if data_root:
         out.append(f"data.root={data_root}")
-    out += p.smoke_sweep if smoke else p.sweep
+    if sweep is None:
+        sweep = p.smoke_sweep if smoke else p.sweep
+    out += sweep
     if smoke:
         out += SMOKE_COMMON
+    else:  # children write to log files: per-epoch numbers go to <run>/logs/metrics.csv
+        out += ["trainer.enable_progress_bar=false"]
     out += list(extra)
-    out += [f"hydra.sweep.dir={runs}", "hydra.sweep.subdir=${hydra.job.num}"]
-    return out
+    if run_dir is not None:
+        return [*out, f"hydra.run.dir={run_dir}"]
+    return [*out, f"hydra.sweep.dir={runs}", "hydra.sweep.subdir=${hydra.job.num}"]
 
 
 def bench_overrides(run: Path, smoke: bool) -> list[str]:
@@ -259,12 +282,16 @@ def bench_overrides(run: Path, smoke: bool) -> list[str]:
     return out
 
 
-def child_env(smoke: bool) -> dict[str, str]:
-    """Smoke runs use one torch thread unless OMP_NUM_THREADS is set: tiny networks on a shared
-    CPU run many times slower with several threads contending."""
+def child_env(smoke: bool, jobs: int = 1) -> dict[str, str]:
+    """Torch threads per child unless OMP_NUM_THREADS is set: one for smoke runs (tiny networks
+    on a shared CPU run many times slower with several threads contending), else cores / jobs
+    when jobs run side by side."""
     env = dict(os.environ)
     if smoke:
         env.setdefault("OMP_NUM_THREADS", "1")
+    elif jobs > 1:
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+    if "OMP_NUM_THREADS" in env:
         env.setdefault("MKL_NUM_THREADS", env["OMP_NUM_THREADS"])
     return env
 
@@ -281,6 +308,21 @@ def run(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         raise SystemExit(
             f"reproduce: `{shlex.join(cmd)}` failed with exit code {proc.returncode}:\n{tail}"
         )
+
+
+def training_summary(trained: list[Path]) -> str:
+    """Epochs, selected epochs and training seconds per run, from their runtime.json."""
+    parts = []
+    for r in trained:
+        rt_file = r / "runtime.json"
+        if not rt_file.is_file():
+            continue
+        rt = json.loads(rt_file.read_text())
+        sel = rt.get("model_selection") or {}
+        chosen = f", kept epoch {sel['epoch']}" if sel.get("epoch") else ""
+        resumed = " (resumed)" if rt.get("resumed_from") else ""
+        parts.append(f"{r.name}: {rt.get('epochs')} epochs{chosen}{resumed}")
+    return "runs: " + "; ".join(parts) if parts else "no runtime.json found"
 
 
 def train_runs(runs: Path) -> list[Path]:
@@ -421,12 +463,79 @@ def table1_tables(run_dir: Path, smoke: bool) -> str:
 # ------------------------------------------------------------------------------------- driver
 
 
+def job_sweep(name: str, smoke: bool) -> list[list[str]]:
+    """One override list per job for fold presets (`key=a,b,...` expanded), else []: the preset
+    then runs as one Hydra multirun whose sweep lives in its config."""
+    p = PRESETS[name]
+    if not p.per_job:
+        return []
+    jobs: list[list[str]] = [[]]
+    for item in p.smoke_sweep if smoke else p.sweep:
+        key, values = item.split("=", 1)
+        jobs = [[*j, f"{key}={v}"] for j in jobs for v in values.split(",")]
+    return jobs
+
+
 def commands(
     name: str, smoke: bool, data_root: str | None, out: Path, extra: Sequence[str] = ()
 ) -> list[tuple[str, list[str]]]:
     """The ganad commands of a preset that are known before running: (kind, argv)."""
-    train = train_overrides(name, smoke, data_root, out / "runs", extra)
-    return [("train", [*ganad_exe(), "train", "-m", *train])]
+    runs = out / "runs"
+    jobs = job_sweep(name, smoke)
+    if not jobs:
+        train = train_overrides(name, smoke, data_root, runs, extra)
+        return [("train", [*ganad_exe(), "train", "-m", *train])]
+    out_cmds = []
+    for k, job in enumerate(jobs):
+        train = train_overrides(
+            name, smoke, data_root, runs, extra, sweep=job, run_dir=runs / str(k)
+        )
+        out_cmds.append(("train", [*ganad_exe(), "train", *train]))
+    return out_cmds
+
+
+def job_state(run_dir: Path) -> str:
+    """done (metrics.json), partial (a checkpoint to resume from) or new."""
+    if (run_dir / "metrics.json").is_file():
+        return "done"
+    if (run_dir / "checkpoints" / "last.ckpt").is_file():
+        return "partial"
+    return "new"
+
+
+def run_jobs(
+    cmds: list[list[str]], runs: Path, out: Path, jobs: int, smoke: bool
+) -> list[list[str]]:
+    """Run per-fold commands, `jobs` at a time; resume partial folds, skip finished ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo: list[tuple[list[str], Path]] = []
+    for k, cmd in enumerate(cmds):
+        run_dir = runs / str(k)
+        state = job_state(run_dir)
+        if state == "done":
+            continue
+        if state == "partial":
+            cmd = [*cmd[:2], f"resume={run_dir}"]
+        elif run_dir.exists():  # died before its first checkpoint: start over
+            import shutil
+
+            shutil.rmtree(run_dir)
+        todo.append((cmd, out / f"job{k}.log"))
+    env = child_env(smoke, jobs)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(run, cmd, log, env) for cmd, log in todo]:
+            future.result()
+    return [cmd for cmd, _ in todo]
+
+
+def record_invocation(out: Path, seconds: float, argv: list[str]) -> float:
+    """Append this call's wall time to <out>/invocations.json; return the total over calls."""
+    path = out / "invocations.json"
+    calls = json.loads(path.read_text()) if path.is_file() else []
+    calls.append({"finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds, "argv": argv})
+    path.write_text(json.dumps(calls, indent=1))
+    return sum(c["seconds"] for c in calls)
 
 
 def reproduce(
@@ -437,18 +546,26 @@ def reproduce(
     results: Path,
     argv: list[str],
     extra: Sequence[str] = (),
+    jobs: int = 1,
+    resume: bool = False,
 ) -> Path:
     p = PRESETS[name]
     runs = out / "runs"
-    if runs.exists() and any(runs.iterdir()):
-        raise SystemExit(f"reproduce: {runs} is not empty; pass a fresh --out")
+    if resume and not p.per_job:
+        raise SystemExit(f"reproduce: --resume works for the fold presets only, not {name}")
+    if not resume and runs.exists() and any(runs.iterdir()):
+        raise SystemExit(f"reproduce: {runs} is not empty; pass a fresh --out (or --resume)")
     log = out / "reproduce.log"
     env = child_env(smoke)
     t0 = time.perf_counter()
     executed: list[list[str]] = []
-    for _, cmd in commands(name, smoke, data_root, out, extra):
-        run(cmd, log, env)
-        executed.append(cmd)
+    cmds = [cmd for _, cmd in commands(name, smoke, data_root, out, extra)]
+    if p.per_job:
+        executed += run_jobs(cmds, runs, out, jobs, smoke)
+    else:
+        for cmd in cmds:
+            run(cmd, log, env)
+            executed.append(cmd)
     trained = train_runs(runs)
     if not trained:
         raise SystemExit(f"reproduce: the sweep wrote no run folders into {runs}; see {log}")
@@ -462,7 +579,8 @@ def reproduce(
         cmd = [*ganad_exe(), "bench", *bench_overrides(trained[0], smoke)]
         run(cmd, log, env)
         executed.append(cmd)
-    wall = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    wall = record_invocation(out, time.perf_counter() - t0, argv)
 
     if name == "table1":
         body = table1_tables(trained[0], smoke)
@@ -486,11 +604,12 @@ def reproduce(
         f"- Preset: `conf/experiment/{name}.yaml`",
         f"- Commit: {git_commit()}",
         f"- Hardware: {hardware(runs)}",
-        f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h)",
+        f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h), summed over the reproduce.py calls "
+        f"in `{out / 'invocations.json'}`; {training_summary(trained)}",
         f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
         "- ganad commands run:",
         *[f"  - `{shlex.join(c)}`" for c in executed],
-        f"- Run folders: `{runs}` (log: `{log}`)",
+        f"- Run folders: `{runs}` (logs: `{out}/*.log`)",
         "",
     ]
     results.mkdir(parents=True, exist_ok=True)
@@ -527,6 +646,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", help="MIT-BIH folder (default: $GANAD_MITDB or shared)")
     parser.add_argument("--out", type=Path, help="folder for the run folders and the log")
     parser.add_argument("--results", type=Path, help="folder for <preset>.md")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="fold presets: runs side by side (threads split)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="fold presets: continue an interrupted --out"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     parser.add_argument(
         "--update-readme", action="store_true", help="copy the table into README.md's Results"
@@ -542,7 +667,11 @@ def main(argv: list[str] | None = None) -> int:
         for _, cmd in commands(ns.preset, ns.smoke, data_root, out, ns.overrides):
             print(shlex.join(cmd))
         return 0
-    target = reproduce(ns.preset, ns.smoke, data_root, out, results, argv, ns.overrides)
+    if ns.jobs < 1:
+        parser.error("--jobs must be >= 1")
+    target = reproduce(
+        ns.preset, ns.smoke, data_root, out, results, argv, ns.overrides, ns.jobs, ns.resume
+    )
     print(target.read_text())
     print(f"wrote {target}")
     if ns.update_readme and not update_readme(ns.preset, target):

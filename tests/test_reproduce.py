@@ -72,7 +72,7 @@ def test_beatgan_preset_is_the_published_protocol(compose_train):
     assert (d.name, d.preprocess, d.two_leads, list(d.bandpass)) == (
         "mitbih",
         "beatgan",
-        True,
+        False,  # the authors' code trains on channel 0 (MLII) only: nc=1
         [3, 45],
     )
     assert d.exclude_paced is True and list(d.normal_classes) == ["N"]
@@ -84,7 +84,8 @@ def test_beatgan_preset_is_the_published_protocol(compose_train):
     )
     assert d.batch_size == 64 and d.contamination == 0.0
     assert (m.name, m.latent_dim, m.lr_g, m.lr_d, m.beta1) == ("beatgan", 50, 1e-4, 1e-4, 0.5)
-    assert cfg.trainer.max_epochs == 100
+    assert cfg.trainer.max_epochs == 100 and cfg.trainer.select_epoch == "best_val_auroc"
+    assert m.d_reset_below == 5e-6
     assert cfg.inversion.name == "encoder"
     assert (cfg.score.name, list(cfg.score.components), cfg.score.residual_norm) == (
         "residual",
@@ -129,14 +130,20 @@ def test_sweep_presets(compose_train):
 
 
 def test_full_size_commands(tmp_path):
+    # fold presets: one `ganad train` per fold, each into its own run folder
     cmds = reproduce.commands("beatgan_mitbih", False, "/data/mitdb", tmp_path)
-    ((kind, argv),) = cmds
-    assert kind == "train" and argv[1:4] == ["train", "-m", "experiment=beatgan_mitbih"]
-    assert "data.fold=0,1,2,3,4" in argv and "data.root=/data/mitdb" in argv
-    assert not any(a.startswith(("trainer.max_epochs", "data.max_samples")) for a in argv)
-    smoke = reproduce.commands("beatgan_mitbih", True, None, tmp_path)[0][1]
-    assert "trainer.max_epochs=1" in smoke and "data.fold=0,1" in smoke
-    assert not any(a.startswith("data.root") for a in smoke)
+    assert len(cmds) == 5
+    for k, (kind, argv) in enumerate(cmds):
+        assert kind == "train" and argv[1:3] == ["train", "experiment=beatgan_mitbih"]
+        assert f"data.fold={k}" in argv and "data.root=/data/mitdb" in argv
+        assert f"hydra.run.dir={tmp_path / 'runs' / str(k)}" in argv
+        assert not any(a.startswith(("trainer.max_epochs", "data.max_samples")) for a in argv)
+    smoke = [argv for _, argv in reproduce.commands("beatgan_mitbih", True, None, tmp_path)]
+    assert len(smoke) == 2 and all("trainer.max_epochs=1" in a for a in smoke)
+    assert not any(a.startswith("data.root") for a in smoke[0])
+    # sweep presets: one Hydra multirun
+    ((_, multi),) = reproduce.commands("inter_patient", False, None, tmp_path)
+    assert multi[1:4] == ["train", "-m", "experiment=inter_patient"]
     # the dry run prints the same command and runs nothing
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "contamination", "--dry-run", "--out", str(tmp_path)],

@@ -8,9 +8,9 @@ Presets (`data.preprocess`):
   to [0, 1], T = median R-R interval in the window, each beat = 1.2*T samples from its R peak,
   zero-padded to 187 samples; `data.resample_length` (e.g. 160, beta-VAEGAN) then interpolates.
 R peaks are the annotation positions (the reference beat labels), not a detector's.
-BeatGAN's own code also band-passes (biosppy FIR 3-45 Hz) and feeds both leads: add
-`data.bandpass=[3,45] data.two_leads=true`. Its validation set holds 10 % of every anomaly
-class: `data.val_anomaly_fraction=0.1`.
+BeatGAN's own code also band-passes (biosppy FIR 3-45 Hz): add `data.bandpass=[3,45]`. It stores
+both leads but trains on MLII only by default (nc=1); `data.two_leads=true` feeds both. Its
+validation set holds 10 % of every anomaly class: `data.val_anomaly_fraction=0.1`.
 """
 
 from __future__ import annotations

@@ -45,6 +45,9 @@ class _AutoencodingGAN(GanadModule):
         """Total G loss, terms to log, and the fakes D should reject."""
         raise NotImplementedError
 
+    def after_discriminator_step(self, loss_d: torch.Tensor) -> None:
+        """Hook after each D update (BeatGAN re-initialises a D that has won outright)."""
+
     def training_step(self, batch, batch_idx: int) -> None:
         (x,) = batch
         self._batch_in_epoch = batch_idx
@@ -63,6 +66,7 @@ class _AutoencodingGAN(GanadModule):
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
+        self.after_discriminator_step(loss_d.detach())
         self.log_dict(
             {"train/loss_g": loss_g, "train/loss_d": loss_d, **logs}, on_step=True, on_epoch=True
         )
@@ -102,6 +106,10 @@ class GANomaly(_AutoencodingGAN):
 class BeatGAN(_AutoencodingGAN):
     """Zhou et al. 2019: AE generator; G loss = ||x - x_hat||^2 + w_adv * ||f(x) - f(x_hat)||^2."""
 
+    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
+        super().__init__(model_cfg, shape)
+        self.d_resets = 0
+
     def generator_loss(self, x):
         x_hat = self.generator(self.encoder(x))
         _, f_x = self.discriminator(x)
@@ -109,6 +117,15 @@ class BeatGAN(_AutoencodingGAN):
         rec = (x - x_hat).pow(2).mean()
         adv = (f_x.detach() - f_hat).pow(2).mean()
         return rec + self.cfg.w_adv * adv, {"train/rec": rec, "train/adv": adv}, [x_hat]
+
+    def after_discriminator_step(self, loss_d: torch.Tensor) -> None:
+        """As in the authors' code: a D loss below `d_reset_below` re-initialises D's weights."""
+        if float(loss_d) < float(self.cfg.get("d_reset_below", 0.0)):
+            for module in self.discriminator.modules():
+                if module is not self.discriminator and hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+            self.d_resets += 1
+            self.log("train/d_resets", float(self.d_resets), on_step=False, on_epoch=True)
 
 
 class BetaVAEGAN(_AutoencodingGAN):
