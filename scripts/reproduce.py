@@ -2,13 +2,15 @@
 """Reproduce a paper table: run an `experiment=` preset with the `ganad` CLI, aggregate, compare.
 
     python scripts/reproduce.py <preset> [overrides...] [--smoke] [--data-root DIR] [--out DIR]
-                                [--results DIR] [--jobs N] [--resume] [--dry-run] [--update-readme]
+                                [--results DIR] [--jobs N] [--resume] [--status] [--dry-run]
+                                [--update-readme]
 
 Presets (conf/experiment/<preset>.yaml): beatgan_mitbih, betavaegan_mitbih, table1,
 contamination, inter_patient. Fold presets (beatgan_mitbih, betavaegan_mitbih) run one
 `ganad train` per fold into <out>/runs/<k>, `--jobs N` at a time (each with cores/N torch
 threads); `--resume` continues an interrupted --out: finished folds are kept, a fold with a
-checkpoint continues with `ganad train resume=<run>`, the rest start. The other presets run as one
+checkpoint continues with `ganad train resume=<run>`, the rest start; `--status` prints each
+fold's state, epochs done and validation AUROC so far. The other presets run as one
 `ganad train -m ...` (seeds or Lambda as a Hydra sweep, run folders under <out>/runs);
 betavaegan_mitbih then re-scores each run
 with the grid combination (`ganad evaluate score=weighted_all`), table1 times the inversion grid
@@ -529,6 +531,34 @@ def run_jobs(
     return [cmd for cmd, _ in todo]
 
 
+def fold_status(out: Path) -> str:
+    """A table of every run folder under <out>/runs: state, epochs, validation AUROC so far."""
+    rows = []
+    for run_dir in sorted((out / "runs").glob("*"), key=lambda p: (len(p.name), p.name)):
+        if not run_dir.is_dir():
+            continue
+        state = job_state(run_dir)
+        epochs, best, last = "0", "n/a", "n/a"
+        log = run_dir / "logs" / "metrics.csv"
+        if log.is_file():
+            frame = pd.read_csv(log)
+            if "val/epoch_auroc" in frame:
+                auroc = frame.dropna(subset=["val/epoch_auroc"])
+                if len(auroc):
+                    per_epoch = auroc.groupby("epoch")["val/epoch_auroc"].last()
+                    epochs = str(int(per_epoch.index.max()) + 1)
+                    best = f"{per_epoch.max():.4f} (epoch {int(per_epoch.idxmax()) + 1})"
+                    last = f"{per_epoch.iloc[-1]:.4f}"
+        test = "n/a"
+        if state == "done":
+            epochs = str(json.loads((run_dir / "runtime.json").read_text())["epochs"])
+            m = json.loads((run_dir / "metrics.json").read_text())
+            test = f"AUROC {m['test/auroc']:.4f}, AP {m['test/auprc']:.4f}"
+        rows.append([run_dir.name, state, epochs, best, last, test])
+    head = ["run", "state", "epochs done", "best val AUROC", "last val AUROC", "test"]
+    return md_table(head, rows) if rows else f"no run folders under {out / 'runs'}\n"
+
+
 def record_invocation(out: Path, seconds: float, argv: list[str]) -> float:
     """Append this call's wall time to <out>/invocations.json; return the total over calls."""
     path = out / "invocations.json"
@@ -652,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="fold presets: continue an interrupted --out"
     )
+    parser.add_argument(
+        "--status", action="store_true", help="print the progress of the run folders in --out"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     parser.add_argument(
         "--update-readme", action="store_true", help="copy the table into README.md's Results"
@@ -663,6 +696,9 @@ def main(argv: list[str] | None = None) -> int:
     size = "smoke" if ns.smoke else "full"
     out = (ns.out or REPO / "outputs" / "reproduce" / size / ns.preset).resolve()
     results = (ns.results or (out if ns.smoke else RESULTS)).resolve()
+    if ns.status:
+        print(fold_status(out), end="")
+        return 0
     if ns.dry_run:
         for _, cmd in commands(ns.preset, ns.smoke, data_root, out, ns.overrides):
             print(shlex.join(cmd))

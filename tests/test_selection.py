@@ -1,0 +1,146 @@
+"""Model selection by validation AUROC (trainer.select_epoch), BeatGAN's D reset, and
+scripts/reproduce.py's resumable per-fold jobs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from ganad_cli.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "reproduce.py"
+SMALL = [
+    "data.n_normal=600",
+    "data.n_per_anomaly=30",
+    "data.batch_size=64",
+    "model.base_channels=8",
+    "plots=false",
+]
+
+
+def test_best_val_auroc_epoch_is_the_detector(in_tmp: Path):
+    run_dir = in_tmp / "run"
+    rc = main(
+        [
+            "train",
+            "model=beatgan",
+            "trainer.max_epochs=4",
+            "trainer.select_epoch=best_val_auroc",
+            *SMALL,
+            f"hydra.run.dir={run_dir}",
+        ]
+    )
+    assert rc in (0, None)
+    log = pd.read_csv(run_dir / "logs" / "metrics.csv")
+    per_epoch = log.dropna(subset=["val/epoch_auroc"]).groupby("epoch")["val/epoch_auroc"].last()
+    assert list(per_epoch.index) == [0, 1, 2, 3]
+    selection = json.loads((run_dir / "metrics.json").read_text())["model_selection"]
+    assert selection["rule"] == "best_val_auroc"
+    assert selection["epoch"] == int(per_epoch.idxmax()) + 1
+    assert selection["val_epoch_auroc"] == pytest.approx(per_epoch.max(), abs=1e-6)
+    # the frozen detector carries the best checkpoint's weights, not necessarily the last ones
+    best = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
+    weights = torch.load(run_dir / "detector.pt", weights_only=True)["state_dict"]
+    for key, value in best.items():
+        assert torch.equal(weights[key], value), key
+
+
+def test_last_epoch_is_the_default(compose_train):
+    cfg = compose_train(["model=beatgan"])
+    assert cfg.trainer.select_epoch == "last"
+
+
+@pytest.mark.parametrize(
+    "overrides,needle",
+    [
+        (["trainer.select_epoch=best"], "trainer.select_epoch"),
+        (["model=wgan_gp", "trainer.select_epoch=best_val_auroc"], "needs an encoder model"),
+        (
+            ["model=beatgan", "trainer.select_epoch=best_val_auroc", "data.val_anomaly_fraction=0"],
+            "data.val_anomaly_fraction",
+        ),
+    ],
+)
+def test_bad_selection_exits_2(in_tmp: Path, capfd, overrides, needle):
+    rc = main(["train", *overrides, "hydra.run.dir=bad"])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and needle in err[0], err
+    assert not (in_tmp / "bad").exists()
+
+
+def test_beatgan_resets_a_winning_discriminator():
+    from ganad_cli.models import build_model
+
+    cfg = {"name": "beatgan", "latent_dim": 8, "base_channels": 4, "d_reset_below": 1e-3}
+    model = build_model({**_beatgan_defaults(), **cfg}, (1, 64))
+    before = [p.detach().clone() for p in model.discriminator.parameters()]
+    model.after_discriminator_step(torch.tensor(0.5))  # not below: untouched
+    assert all(torch.equal(a, b) for a, b in zip(before, model.discriminator.parameters()))
+    assert model.d_resets == 0
+    model.after_discriminator_step(torch.tensor(1e-4))  # below: every layer re-initialised
+    after = list(model.discriminator.parameters())
+    weights = [(a, b) for a, b in zip(before, after) if a.dim() > 1]
+    assert weights and all(not torch.equal(a, b) for a, b in weights)
+    assert model.d_resets == 1
+
+
+def _beatgan_defaults() -> dict:
+    from dataclasses import asdict
+
+    from ganad_cli.config import BeatGANConfig
+
+    return asdict(BeatGANConfig())
+
+
+def test_reproduce_resumes_and_skips_finished_folds(tmp_path, mitdb_root):
+    out = tmp_path / "out"
+    base = [
+        sys.executable,
+        str(SCRIPT),
+        "beatgan_mitbih",
+        "--smoke",
+        "--jobs",
+        "2",
+        "--data-root",
+        str(mitdb_root),
+        "--out",
+        str(out),
+        "--results",
+        str(tmp_path),
+    ]
+    first = subprocess.run(base, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    runs = out / "runs"
+    done = (runs / "0" / "metrics.json").read_bytes()
+    # fold 1 "dies" after its checkpoint: resume continues it from last.ckpt, fold 0 is kept
+    (runs / "1" / "metrics.json").unlink()
+    again = subprocess.run(base, capture_output=True, text=True, timeout=600)
+    assert again.returncode != 0 and "not empty" in again.stdout + again.stderr
+    resumed = subprocess.run([*base, "--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert (runs / "0" / "metrics.json").read_bytes() == done
+    runtime = json.loads((runs / "1" / "runtime.json").read_text())
+    assert runtime["resumed_from"].endswith("checkpoints/last.ckpt")
+    assert f"resume={runs / '1'}" in (out / "job1.log").read_text()
+    calls = json.loads((out / "invocations.json").read_text())
+    assert len(calls) == 2  # the refused call ran nothing and is not counted
+    md = (tmp_path / "beatgan_mitbih.md").read_text()
+    assert "summed over the reproduce.py calls" in md and "(resumed)" in md
+    status = subprocess.run(
+        [sys.executable, str(SCRIPT), "beatgan_mitbih", "--status", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = [r.split("|")[1:-1] for r in status.splitlines()[2:]]
+    assert [(r[0].strip(), r[1].strip(), r[2].strip()) for r in rows] == [
+        ("0", "done", "1"),
+        ("1", "done", "1"),
+    ]
