@@ -372,7 +372,7 @@ def _check(ok: bool, key: str, expected: str, value: Any) -> None:
         raise GanadInputError(f"config key '{key}' must be {expected}, got {value!r}")
 
 
-BACKBONES = ("conv1d", "mlp", "lstm", "conv2d")
+BACKBONES = ("conv1d", "dcgan1d", "mlp", "lstm", "conv2d")
 PRIORS = ("normal", "uniform", "truncated_normal")
 GAN_LOSSES = ("bce", "wasserstein", "wgan_gp")
 

@@ -99,7 +99,14 @@ def test_model_trains_and_feeds_inversion_and_scoring(name, model_cfgs, beats, t
 
 @pytest.mark.parametrize(
     ("name", "backbone"),
-    [("gan", "conv2d"), ("ganomaly", "mlp"), ("bigan", "lstm"), ("beatgan", "conv2d")],
+    [
+        ("gan", "conv2d"),
+        ("ganomaly", "mlp"),
+        ("bigan", "lstm"),
+        ("beatgan", "conv2d"),
+        ("beatgan", "dcgan1d"),
+        ("wgan_gp", "dcgan1d"),
+    ],
 )
 def test_backbones_train_on_their_shapes(name, backbone, model_cfgs, beats):
     cfg = {**model_cfgs[name], "backbone": backbone}
@@ -112,6 +119,29 @@ def test_backbones_train_on_their_shapes(name, backbone, model_cfgs, beats):
     assert model.decode(z).shape == (3, 1, LENGTH)
     if model.has_encoder:
         assert model.encode(x[:3]).shape == (3, model.latent_dim)
+
+
+def test_dcgan1d_is_the_beatgan_authors_network(model_cfgs):
+    """BeatGAN with latent 50 and 32 base channels on (1, 320): the authors' layer shapes."""
+    cfg = {**model_cfgs["beatgan"], "backbone": "dcgan1d", "base_channels": 32, "latent_dim": 50}
+    model = make(cfg, (1, 320))
+    convs = [m for m in model.encoder.features.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs] == [
+        (1, 32, 4, 2),
+        (32, 64, 4, 2),
+        (64, 128, 4, 2),
+        (128, 256, 4, 2),
+        (256, 512, 4, 2),
+    ]
+    assert model.encoder.features.out_features == 512 * 10  # the final conv's kernel spans 10
+    first = model.generator.body[0]
+    assert (first.in_channels, first.out_channels, first.kernel_size[0]) == (50, 512, 10)
+    x = torch.randn(2, 1, 320)
+    assert model.decode(model.encode(x)).shape == (2, 1, 320)
+    # crops odd lengths, refuses windows shorter than five halvings
+    assert make(cfg, (2, 187)).decode(torch.randn(2, 50)).shape == (2, 2, 187)
+    with pytest.raises(GanadInputError, match="model.backbone"):
+        make(cfg, (1, 20))
 
 
 def test_multichannel_and_bad_image_shape(model_cfgs):

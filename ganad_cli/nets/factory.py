@@ -10,11 +10,13 @@ from ganad_cli.errors import GanadInputError
 from ganad_cli.nets.common import Critic, Encoder
 from ganad_cli.nets.conv1d import Conv1dFeatures, Conv1dGenerator
 from ganad_cli.nets.conv2d import Conv2dFeatures, Conv2dGenerator
+from ganad_cli.nets.dcgan1d import Dcgan1dFeatures, Dcgan1dGenerator
 from ganad_cli.nets.lstm import LSTMFeatures, LSTMGenerator
 from ganad_cli.nets.mlp import MLPFeatures, MLPGenerator
 
 BACKBONES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "conv1d": (Conv1dGenerator, Conv1dFeatures),
+    "dcgan1d": (Dcgan1dGenerator, Dcgan1dFeatures),
     "mlp": (MLPGenerator, MLPFeatures),
     "lstm": (LSTMGenerator, LSTMFeatures),
     "conv2d": (Conv2dGenerator, Conv2dFeatures),
