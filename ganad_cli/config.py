@@ -13,6 +13,18 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from ganad_cli.choices import (
+    CENTERINGS,
+    COMBINES,
+    COMPONENTS,
+    ENCODER_MODELS,
+    EPOCH_SELECTION,
+    INVERSION_OPTIMIZERS,
+    LR_SCHEDULES,
+    MODEL_NAMES,
+    RESIDUAL_NORMS,
+    RESTRICTIONS,
+)
 from ganad_cli.errors import GanadInputError
 
 # ----------------------------------------------------------------------------------------- data
@@ -460,17 +472,14 @@ def validate_config(cfg: DictConfig) -> None:
 def check_epoch_selection(cfg: DictConfig) -> None:
     """`trainer.select_epoch=best_val_auroc` scores G(E(x)) on validation anomalies each epoch."""
     rule = cfg.trainer.get("select_epoch", "last")
-    rules = ("last", "best_val_auroc")
-    _check(rule in rules, "trainer.select_epoch", f"one of {rules}", rule)
+    _check(rule in EPOCH_SELECTION, "trainer.select_epoch", f"one of {EPOCH_SELECTION}", rule)
     if rule == "last":
         return
-    from ganad_cli.models.registry import encoder_models
-
     _check(
-        cfg.model.name in encoder_models(),
+        cfg.model.name in ENCODER_MODELS,
         "trainer.select_epoch",
         f"'last' for model {cfg.model.name!r} (best_val_auroc needs an encoder model: "
-        f"{encoder_models()})",
+        f"{list(ENCODER_MODELS)})",
         rule,
     )
     _check(
@@ -484,27 +493,22 @@ def check_epoch_selection(cfg: DictConfig) -> None:
 def check_encoder_available(inv: DictConfig, model_name: str) -> None:
     """Before training: an encoder inversion needs a model with an encoder."""
     if inv.name in ("encoder", "encoder_then_anogan") or inv.get("init") == "encoder":
-        from ganad_cli.models.registry import MODELS, encoder_models
-
-        cls = MODELS.get(model_name)
-        if cls is not None and not cls.has_encoder:
+        if model_name in MODEL_NAMES and model_name not in ENCODER_MODELS:
             raise GanadInputError(
                 f"config key 'inversion.name': model {model_name!r} has no encoder; models with "
-                f"one: {', '.join(encoder_models())}"
+                f"one: {', '.join(ENCODER_MODELS)}"
             )
 
 
 def validate_inversion(inv: DictConfig) -> None:
     """Range checks of the inversion node beyond those in validate_config."""
-    from ganad_cli.inversion.anogan import LR_SCHEDULES, OPTIMIZERS, RESTRICTIONS
-
     # runs trained before a field existed lack it: check the schema default then
     inv = OmegaConf.merge(OmegaConf.structured(InversionConfig), inv)
 
     names = ("anogan", "encoder", "encoder_then_anogan")
     _check(inv.name in names, "inversion.name", f"one of {names}", inv.name)
     _check(inv.init in ("prior", "encoder"), "inversion.init", "prior or encoder", inv.init)
-    opts = tuple(OPTIMIZERS)
+    opts = INVERSION_OPTIMIZERS
     _check(inv.optimizer in opts, "inversion.optimizer", f"one of {opts}", inv.optimizer)
     _check(inv.momentum >= 0, "inversion.momentum", ">= 0", inv.momentum)
     _check(
@@ -535,9 +539,6 @@ def validate_inversion(inv: DictConfig) -> None:
 
 def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
     """Range checks of the score and threshold nodes (also used by `ganad evaluate`)."""
-    from ganad_cli.scoring.combine import CENTERINGS, COMBINES
-    from ganad_cli.scoring.components import COMPONENTS, RESIDUAL_NORMS
-
     _check(th.name in THRESHOLDS, "threshold.name", f"one of {THRESHOLDS}", th.name)
     _check(th.beta > 0, "threshold.beta", "> 0", th.beta)
     _check(0.0 < th.quantile < 1.0, "threshold.quantile", "in (0, 1)", th.quantile)

@@ -66,3 +66,31 @@ def test_range_checks_name_the_key(compose_train, override, key):
 
     with pytest.raises(GanadInputError, match=key.replace(".", r"\.")):
         validate_config(compose_train([override]))
+
+
+def test_choice_lists_match_their_implementations():
+    """ganad_cli.choices (torch-free, for fast config errors) agrees with the code behind it."""
+    from ganad_cli import choices
+    from ganad_cli.inversion.anogan import OPTIMIZERS
+    from ganad_cli.models.registry import MODELS, encoder_models
+
+    assert set(choices.MODEL_NAMES) == set(MODELS)
+    assert sorted(choices.ENCODER_MODELS) == encoder_models()
+    assert set(choices.INVERSION_OPTIMIZERS) == set(OPTIMIZERS)
+
+
+def test_config_errors_need_no_torch():
+    """A bad value is reported before torch is imported (the error comes back fast)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ganad_cli.cli import main\n"
+        "rc = main(['train', 'inversion.lr_schedule=bogus', 'hydra.run.dir=never'])\n"
+        "assert rc == 2, rc\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "inversion.lr_schedule" in proc.stderr

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ganad_cli.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
 from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import bar
 
@@ -30,8 +31,6 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
-LR_SCHEDULES = ("constant", "cosine", "exponential")
-RESTRICTIONS = ("none", "clamp", "chi")
 
 
 @dataclass

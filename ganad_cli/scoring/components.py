@@ -16,12 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganad_cli.choices import COMPONENTS, RESIDUAL_NORMS  # noqa: F401 (re-exported)
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.anogan import InversionResult, distance
 from ganad_cli.models.base import GanadModule
 
-COMPONENTS = ("residual", "discriminator", "feature_matching", "latent_norm", "latent_residual")
-RESIDUAL_NORMS = ("l1", "l2", "rbf")
 _FEATURE_MODULES = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU)
 
 

@@ -1,0 +1,32 @@
+"""Allowed names of config values, importable without torch.
+
+Config checks (`ganad_cli.config`) run before any run folder exists; keeping these lists here
+keeps a bad value's error fast (no torch import). The modules that implement each choice import
+the same names, and tests/test_config.py checks that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+MODEL_NAMES = (
+    "gan",
+    "wgan",
+    "wgan_gp",
+    "fanogan",
+    "bigan",
+    "alad",
+    "ganomaly",
+    "beatgan",
+    "beta_vaegan",
+)
+ENCODER_MODELS = ("alad", "beatgan", "beta_vaegan", "bigan", "fanogan", "ganomaly")
+
+INVERSION_OPTIMIZERS = ("adam", "sgd", "rmsprop")
+LR_SCHEDULES = ("constant", "cosine", "exponential")
+RESTRICTIONS = ("none", "clamp", "chi")
+
+COMPONENTS = ("residual", "discriminator", "feature_matching", "latent_norm", "latent_residual")
+RESIDUAL_NORMS = ("l1", "l2", "rbf")
+COMBINES = ("weighted", "svm", "single")
+CENTERINGS = ("none", "mean", "abs")
+
+EPOCH_SELECTION = ("last", "best_val_auroc")
