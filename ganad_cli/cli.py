@@ -184,6 +184,34 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
             GlobalHydra.instance().clear()
 
 
+def _filtered_help(app: Callable[[], object], prog: str, args: list[str]) -> int:
+    """Hydra's --help without the `schema/...` groups: those are the structured-config bases the
+    YAML choices extend (ConfigStore), not choices a user picks."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    saved = sys.argv
+    sys.argv = [prog, *args]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(buffer):
+            app()
+    except SystemExit as exc:
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
+    finally:
+        sys.argv = saved
+    kept = [ln for ln in buffer.getvalue().splitlines() if not ln.startswith("schema/")]
+    try:
+        print("\n".join(kept))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `ganad train --help | head`: the reader left; not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return code
+
+
 def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config_name: str) -> int:
     overrides, multirun, only_prints = split_args(args)
     if not only_prints:
@@ -194,6 +222,8 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
             check_output_dirs(config_name, overrides, multirun)
         except GanadInputError as exc:
             return error(str(exc))
+    if "--help" in args or "-h" in args:
+        return _filtered_help(app, prog, args)
     saved = sys.argv
     sys.argv = [prog, *args]
     sweep_errors = getattr(sys.modules.get("ganad_cli.apps"), "SWEEP_INPUT_ERRORS", [])

@@ -33,6 +33,7 @@ def test_train_help_shows_config_groups(tmp_path):
     assert out.returncode == 0
     for group in ("data", "model", "inversion", "score", "threshold", "trainer", "logger"):
         assert f"{group}:" in out.stdout
+    assert "schema/" not in out.stdout  # structured-config bases are not user choices
 
 
 def test_cfg_job_prints_config(tmp_path):
