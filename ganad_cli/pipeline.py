@@ -104,10 +104,23 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     return pl.Trainer(**kwargs)
 
 
+def _csv_version(cfg: DictConfig, run_dir: Path) -> str:
+    if not cfg.get("resume"):
+        return ""
+    k = 1
+    while (run_dir / "logs" / f"resume{k}").exists():
+        k += 1
+    return f"resume{k}"
+
+
 def build_logger(cfg: DictConfig, run_dir: Path):
     name = cfg.logger.name
     if name == "csv":
-        return pl.loggers.CSVLogger(save_dir=str(run_dir), name="logs", version="")
+        # Lightning's CSVLogger replaces an existing metrics.csv: a resumed run writes its own
+        # logs/resume<k>/metrics.csv and the epochs before the interruption stay readable
+        return pl.loggers.CSVLogger(
+            save_dir=str(run_dir), name="logs", version=_csv_version(cfg, run_dir)
+        )
     if name == "tensorboard":
         return pl.loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
     if name == "wandb":

@@ -532,16 +532,17 @@ def run_jobs(
 
 
 def fold_status(out: Path) -> str:
-    """A table of every run folder under <out>/runs: state, epochs, validation AUROC so far."""
+    """A table of every run folder under <out>/runs: state, epochs, validation AUROC so far
+    (from the CSV logs: logs/metrics.csv, plus logs/resume<k>/metrics.csv of resumed runs)."""
     rows = []
     for run_dir in sorted((out / "runs").glob("*"), key=lambda p: (len(p.name), p.name)):
         if not run_dir.is_dir():
             continue
         state = job_state(run_dir)
         epochs, best, last = "0", "n/a", "n/a"
-        log = run_dir / "logs" / "metrics.csv"
-        if log.is_file():
-            frame = pd.read_csv(log)
+        logs = sorted((run_dir / "logs").rglob("metrics.csv"))  # resumed runs add resume<k>/
+        if logs:
+            frame = pd.concat([pd.read_csv(f) for f in logs], ignore_index=True)
             if "val/epoch_auroc" in frame:
                 auroc = frame.dropna(subset=["val/epoch_auroc"])
                 if len(auroc):

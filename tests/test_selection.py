@@ -144,3 +144,20 @@ def test_reproduce_resumes_and_skips_finished_folds(tmp_path, mitdb_root):
         ("0", "done", "1"),
         ("1", "done", "1"),
     ]
+
+
+def test_resume_keeps_the_first_csv_log(in_tmp: Path):
+    """Lightning's CSVLogger would overwrite metrics.csv: a resumed run logs to resume1/."""
+    run_dir = in_tmp / "run"
+    args = ["model=beatgan", "trainer.select_epoch=best_val_auroc", *SMALL]
+    assert main(["train", *args, "trainer.max_epochs=1", f"hydra.run.dir={run_dir}"]) in (0, None)
+    first = (run_dir / "logs" / "metrics.csv").read_text()
+    assert main(["train", f"resume={run_dir}", "trainer.max_epochs=2"]) in (0, None)
+    assert (run_dir / "logs" / "metrics.csv").read_text() == first
+    resumed = pd.read_csv(run_dir / "logs" / "resume1" / "metrics.csv")
+    assert set(resumed.dropna(subset=["val/epoch_auroc"])["epoch"]) == {1}
+    # the best epoch is chosen over both parts of the run
+    both = pd.concat([pd.read_csv(run_dir / "logs" / "metrics.csv"), resumed])
+    per_epoch = both.dropna(subset=["val/epoch_auroc"]).groupby("epoch")["val/epoch_auroc"].last()
+    selection = json.loads((run_dir / "metrics.json").read_text())["model_selection"]
+    assert selection["epoch"] == int(per_epoch.idxmax()) + 1
