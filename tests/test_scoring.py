@@ -110,6 +110,22 @@ def test_feature_matching_on_a_chosen_layer(models):
         compute_components(model, x, inv, ["feature_matching"], _score_cfg(feature_layer=99))
 
 
+def test_alad_feature_matching_is_its_dxx_score(compose_train):
+    """ALAD's score (Zenati et al. 2018): |f_xx(x, x) - f_xx(x, x_hat)|, not D_xz features."""
+    torch.manual_seed(0)
+    cfg = compose_train(["model=alad", "model.latent_dim=8", "model.base_channels=8"])
+    model = build_model(cfg.model, SHAPE).eval()
+    x, inv = _inversion(model)
+    with torch.no_grad():
+        want = (model.d_xx(x, x)[1] - model.d_xx(x, inv.x_hat)[1]).abs().mean(1)
+        _, f_xz = model.discriminate(x)
+        _, f_xz_hat = model.discriminate(inv.x_hat)
+    got = compute_components(model, x, inv, ["feature_matching"], _score_cfg())
+    np.testing.assert_allclose(got["feature_matching"], want.numpy(), rtol=1e-5)
+    generic = (f_xz - f_xz_hat).abs().mean(1).numpy()
+    assert not np.allclose(got["feature_matching"], generic)
+
+
 def test_latent_norm_and_latent_residual(models):
     model = models["ganomaly"]
     x, inv = _inversion(model)

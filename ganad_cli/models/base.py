@@ -58,6 +58,13 @@ class GanadModule(pl.LightningModule):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"model {self.cfg.name!r} has no encoder")
 
+    def feature_pair(
+        self, x: torch.Tensor, x_hat: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Features whose distance is the model's own feature-matching score, or None for the
+        generic one (discriminator features of x and of x_hat). ALAD uses D_xx."""
+        return None
+
     def loss_is_finite(self, *losses: torch.Tensor) -> None:
         for loss in losses:
             if not torch.isfinite(loss).all():

@@ -2,7 +2,8 @@
 
 The encoder E is trained jointly with G; the discriminator sees (x, z) pairs: real (x, E(x)) vs
 fake (G(z), z). ALAD adds the cycle discriminators D_xx on (x, x) vs (x, G(E(x))) and D_zz on
-(z, z) vs (z, E(G(z))). `discriminate(x)` is D_xz(x, E(x)): logit and joint features.
+(z, z) vs (z, E(G(z))). `discriminate(x)` is D_xz(x, E(x)): logit and joint features. ALAD's
+feature-matching score uses D_xx, as in the paper: |f_xx(x, x) - f_xx(x, x_hat)|.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class ALAD(BiGAN):
 
     def discriminators(self) -> list[torch.nn.Module]:
         return [self.discriminator, self.d_xx, self.d_zz]
+
+    def feature_pair(self, x: torch.Tensor, x_hat: torch.Tensor):
+        """ALAD's score (Zenati et al. 2018): D_xx features of (x, x) against (x, x_hat)."""
+        return self.d_xx(x, x)[1], self.d_xx(x, x_hat)[1]
 
     def adversarial_terms(self, x: torch.Tensor, detach: bool) -> list[tuple[torch.Tensor, float]]:
         z = self.sample_z(len(x))

@@ -102,7 +102,8 @@ def compute_components(
       value for Wasserstein critics.
     - feature_matching: mean |f(x) - f(x_hat)| on discriminator layer `feature_layer`
       (-1: the feature tensor the discriminator returns; k >= 0: output of its k-th
-      conv/linear/recurrent layer, see `feature_layers`).
+      conv/linear/recurrent layer, see `feature_layers`). With feature_layer -1, ALAD uses its
+      D_xx features of (x, x) and (x, x_hat), the paper's score (`model.feature_pair`).
     - latent_norm: | ||z|| - mode of the chi distribution with d_z degrees of freedom |.
     - latent_residual: ||E(x) - E2(x_hat)||_2 (GANomaly: model.encode_reconstruction).
     """
@@ -129,8 +130,13 @@ def compute_components(
             elif name == "discriminator":
                 v = -d_hat if model.wasserstein else F.softplus(-d_hat)
             elif name == "feature_matching":
-                _, f_x = _features(model, xb, layer)
-                v = (f_x - f_hat).abs().mean(1)
+                pair = model.feature_pair(xb, xh) if layer < 0 else None
+                if pair is not None:  # the model's own feature score (ALAD: D_xx)
+                    f_x, f_model = pair
+                    v = (f_x - f_model).abs().mean(1)
+                else:
+                    _, f_x = _features(model, xb, layer)
+                    v = (f_x - f_hat).abs().mean(1)
             elif name == "latent_norm":
                 v = (zb.norm(dim=1) - model.latent_mode_norm()).abs()
             else:  # latent_residual
