@@ -65,19 +65,34 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
         if val is None:
             raise ValueError("select_epoch=best_val_auroc needs the validation split")
         callbacks.append(EpochValAUROC(torch.from_numpy(val.x), val.label))
-    checkpoint = ModelCheckpoint(
-        dirpath=str(run_dir / "checkpoints"),
-        filename="best" if select_best else "epoch{epoch:03d}",
-        auto_insert_metric_name=False,
-        save_last=True,
-        save_top_k=1,
-        monitor="val/epoch_auroc" if select_best else None,
-        mode="max",
-        enable_version_counter=False,
+    # the monitored best comes first: last.ckpt, written after it, then holds its updated state
+    if select_best:
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=str(run_dir / "checkpoints"),
+                filename="best",
+                auto_insert_metric_name=False,
+                save_top_k=1,
+                monitor="val/epoch_auroc",
+                mode="max",
+                enable_version_counter=False,
+            )
+        )
+    # last.ckpt after every epoch, so a resume loses at most one epoch (Lightning writes `last`
+    # only in an epoch where its own callback saved a top-k file: a monitored one would skip)
+    callbacks.append(
+        ModelCheckpoint(
+            dirpath=str(run_dir / "checkpoints"),
+            filename="epoch{epoch:03d}",
+            auto_insert_metric_name=False,
+            save_last=True,
+            save_top_k=1,
+            enable_version_counter=False,
+        )
     )
     # Ctrl-C mid-epoch keeps its state in interrupted.ckpt; last.ckpt stays the last whole epoch.
     on_interrupt = SaveOnInterrupt(run_dir / "checkpoints" / "interrupted.ckpt")
-    callbacks += [checkpoint, on_interrupt]
+    callbacks.append(on_interrupt)
     if cfg.get("plots", True):
         from ganad_cli.callbacks import SampleGrid
 
@@ -178,7 +193,14 @@ def select_epoch(model: GanadModule, trainer: pl.Trainer, cfg: DictConfig) -> di
     that ModelCheckpoint tracked (`trainer.select_epoch=best_val_auroc`)."""
     if cfg.trainer.get("select_epoch", "last") != "best_val_auroc":
         return {"rule": "last"}
-    ckpt_cb = trainer.checkpoint_callback
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    monitored = [
+        cb
+        for cb in trainer.checkpoint_callbacks
+        if isinstance(cb, ModelCheckpoint) and cb.monitor == "val/epoch_auroc"
+    ]
+    ckpt_cb = monitored[0] if monitored else None
     best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb is not None else ""
     if not best or not Path(best).is_file():
         raise FileNotFoundError(f"best validation-AUROC checkpoint missing: {best!r}")

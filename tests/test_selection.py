@@ -161,3 +161,20 @@ def test_resume_keeps_the_first_csv_log(in_tmp: Path):
     per_epoch = both.dropna(subset=["val/epoch_auroc"]).groupby("epoch")["val/epoch_auroc"].last()
     selection = json.loads((run_dir / "metrics.json").read_text())["model_selection"]
     assert selection["epoch"] == int(per_epoch.idxmax()) + 1
+
+
+def test_last_checkpoint_every_epoch_best_only_on_improvement(in_tmp: Path, monkeypatch):
+    """Validation AUROC 0.9, 0.8, 0.7: best.ckpt stays at epoch 1 while last.ckpt follows every
+    epoch (Lightning alone would write `last` only when a monitored save happened)."""
+    from ganad_cli.callbacks import EpochValAUROC
+
+    values = iter([0.9, 0.8, 0.7])
+    monkeypatch.setattr(EpochValAUROC, "epoch_auroc", lambda self, module: next(values))
+    run_dir = in_tmp / "run"
+    args = ["model=beatgan", "trainer.select_epoch=best_val_auroc", "trainer.max_epochs=3"]
+    assert main(["train", *args, *SMALL, f"hydra.run.dir={run_dir}"]) in (0, None)
+    ckpts = run_dir / "checkpoints"
+    assert torch.load(ckpts / "last.ckpt", weights_only=True)["epoch"] == 2
+    assert torch.load(ckpts / "best.ckpt", weights_only=True)["epoch"] == 0
+    selection = json.loads((run_dir / "metrics.json").read_text())["model_selection"]
+    assert (selection["epoch"], selection["val_epoch_auroc"]) == (1, pytest.approx(0.9))
