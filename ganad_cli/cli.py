@@ -142,6 +142,21 @@ def compose_variants(config_name: str, overrides: list[str], multirun: bool) -> 
         GlobalHydra.instance().clear()
 
 
+def check_objective(cfg) -> None:
+    """An Optuna sweep maximises `optimized_metric` on validation: a ranking metric there needs
+    validation anomalies, else every trial returns NaN."""
+    choices = cfg.hydra.runtime.choices if "hydra" in cfg else {}
+    if choices.get("hparams_search") is None:
+        return
+    metric = str(cfg.optimized_metric)
+    if metric.startswith("val/") and cfg.data.val_anomaly_fraction <= 0:
+        raise GanadInputError(
+            f"config key 'data.val_anomaly_fraction' must be > 0 for hparams_search: the objective "
+            f"{metric!r} is computed on validation, which has no anomalies (got "
+            f"{cfg.data.val_anomaly_fraction})"
+        )
+
+
 def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
     """Compose and validate; raise GanadInputError with one clear line on bad input."""
     from hydra import compose, initialize_config_dir
@@ -157,9 +172,12 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
         try:
             variants = _variants(overrides) if multirun else [overrides]
             for variant in variants:
-                cfg = compose(config_name, overrides=variant)
                 if config_name == "train":
+                    cfg = compose(config_name, overrides=variant, return_hydra_config=True)
                     validate_config(cfg)
+                    check_objective(cfg)
+                else:
+                    cfg = compose(config_name, overrides=variant)
         except MissingConfigException as exc:
             m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(exc))
             if not m:
@@ -233,6 +251,10 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
     except SystemExit as exc:
         code = int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
         return 2 if code == 1 and sweep_errors else code  # a sweep job's bad input: exit 2
+    except ValueError as exc:  # Hydra's own flag check, e.g. `-m ... --cfg job`
+        if str(exc).startswith("Only one of"):
+            return error(str(exc))
+        raise
     finally:
         sys.argv = saved
     return 0

@@ -277,6 +277,17 @@ CASES: list[Case] = [
     cfg("score-objective-unknown", ["score.objective=accuracy"], "score.objective"),
     cfg("one-bad-value-in-sweep", ["-m", "inversion.eps=0.1,-1"], "inversion.eps"),
     cfg("encoder-inversion-without-encoder", ["inversion=encoder"], "inversion.name"),
+    cfg(
+        "optuna-objective-without-val-anomalies",
+        ["-m", "hparams_search=optuna", "data=mitbih"],
+        "data.val_anomaly_fraction",
+    ),
+    cfg(
+        "best-epoch-without-encoder",
+        ["model=wgan_gp", "trainer.select_epoch=best_val_auroc"],
+        "trainer.select_epoch",
+    ),
+    cfg("multirun-with-cfg-flag", ["-m", "--cfg", "job"], "Only one of"),
     Case("unknown-command", lambda c: ["frobnicate"], "frobnicate", only_line=True),
     # ---- data: refused when loading; the run folder Hydra made is removed
     Case(
