@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,27 @@ class EpochValAUROC(pl.Callback):
         auroc = self.epoch_auroc(pl_module)
         self.history.append(auroc)
         pl_module.log("val/epoch_auroc", auroc, prog_bar=True, logger=True)
+
+
+class TrainingClock(pl.Callback):
+    """Seconds spent in training epochs, summed across resumes: the total travels inside every
+    checkpoint (Lightning saves a callback's `state_dict`), so `runtime.json` can report the
+    whole run's training time, not only the last process's."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start: float | None = None
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if self._start is not None:
+            self.seconds += time.perf_counter() - self._start
+            self._start = None
+
+    def state_dict(self) -> dict:
+        return {"seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.seconds = float(state_dict.get("seconds", 0.0))

@@ -55,11 +55,11 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     the checkpoint kept as best (`checkpoints/best.ckpt` via ModelCheckpoint)."""
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from ganad_cli.callbacks import EpochValAUROC
+    from ganad_cli.callbacks import EpochValAUROC, TrainingClock
     from ganad_cli.checkpoint_io import AtomicCheckpointIO
 
     t = cfg.trainer
-    callbacks: list[pl.Callback] = []
+    callbacks: list[pl.Callback] = [TrainingClock()]  # before the checkpoints: they store it
     select_best = t.get("select_epoch", "last") == "best_val_auroc"
     if select_best:
         if val is None:
@@ -213,6 +213,23 @@ def select_epoch(model: GanadModule, trainer: pl.Trainer, cfg: DictConfig) -> di
         "val_epoch_auroc": float(score) if score is not None else None,
         "checkpoint": str(best),
     }
+
+
+def epoch_seconds_total(trainer: pl.Trainer, run_dir: Path) -> float | None:
+    """Training-epoch seconds over the whole run, resumes included (TrainingClock); forked DDP
+    workers kept theirs in last.ckpt."""
+    from ganad_cli.callbacks import TrainingClock
+
+    clock = next((cb for cb in trainer.callbacks if isinstance(cb, TrainingClock)), None)
+    if clock is not None and clock.seconds > 0:
+        return clock.seconds
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        state = torch.load(last, map_location="cpu", weights_only=True).get("callbacks", {})
+        saved = state.get(TrainingClock.__qualname__)
+        if saved:
+            return float(saved["seconds"])
+    return None
 
 
 def hardware() -> dict:
@@ -371,6 +388,8 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     metrics = evaluate_into(detector, splits, val_res, run_dir, cfg)
     runtime = {
         "train_seconds": train_seconds,
+        # epoch time summed over every process that trained this run (resumes included)
+        "train_epoch_seconds_total": epoch_seconds_total(trainer, run_dir),
         "epochs": epochs,
         "global_steps": steps,
         **metrics.pop("runtime"),

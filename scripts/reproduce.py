@@ -323,7 +323,9 @@ def training_summary(trained: list[Path]) -> str:
         sel = rt.get("model_selection") or {}
         chosen = f", kept epoch {sel['epoch']}" if sel.get("epoch") else ""
         resumed = " (resumed)" if rt.get("resumed_from") else ""
-        parts.append(f"{r.name}: {rt.get('epochs')} epochs{chosen}{resumed}")
+        total = rt.get("train_epoch_seconds_total")
+        spent = f", {total / 3600:.2f} h in training epochs" if total else ""
+        parts.append(f"{r.name}: {rt.get('epochs')} epochs{chosen}{spent}{resumed}")
     return "runs: " + "; ".join(parts) if parts else "no runtime.json found"
 
 

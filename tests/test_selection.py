@@ -152,10 +152,15 @@ def test_resume_keeps_the_first_csv_log(in_tmp: Path):
     args = ["model=beatgan", "trainer.select_epoch=best_val_auroc", *SMALL]
     assert main(["train", *args, "trainer.max_epochs=1", f"hydra.run.dir={run_dir}"]) in (0, None)
     first = (run_dir / "logs" / "metrics.csv").read_text()
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    first_seconds = last["callbacks"]["TrainingClock"]["seconds"]
     assert main(["train", f"resume={run_dir}", "trainer.max_epochs=2"]) in (0, None)
     assert (run_dir / "logs" / "metrics.csv").read_text() == first
     resumed = pd.read_csv(run_dir / "logs" / "resume1" / "metrics.csv")
     assert set(resumed.dropna(subset=["val/epoch_auroc"])["epoch"]) == {1}
+    # training time is summed over both processes (the clock travels in the checkpoint)
+    runtime = json.loads((run_dir / "runtime.json").read_text())
+    assert runtime["train_epoch_seconds_total"] > first_seconds > 0
     # the best epoch is chosen over both parts of the run
     both = pd.concat([pd.read_csv(run_dir / "logs" / "metrics.csv"), resumed])
     per_epoch = both.dropna(subset=["val/epoch_auroc"]).groupby("epoch")["val/epoch_auroc"].last()
