@@ -10,6 +10,11 @@ def apply_sn(module: nn.Module) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module)
 
 
+def output_activation(name: str) -> nn.Module:
+    """The generator's last layer: none, tanh or sigmoid."""
+    return {"none": nn.Identity(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[name]
+
+
 def maybe_sn(spectral_norm: bool):
     return apply_sn if spectral_norm else (lambda m: m)
 

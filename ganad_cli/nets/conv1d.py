@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from ganad_cli.nets.common import output_activation as output_layer
+
 _N_UP = 3  # three stride-2 stages: the generator starts at ceil(length / 8)
 
 
@@ -44,9 +46,7 @@ class Conv1dGenerator(nn.Module):
             width //= 2
         layers.append(nn.Conv1d(width, channels, kernel_size=5, padding=2))
         self.body = nn.Sequential(*layers)
-        self.out = {"none": nn.Identity(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[
-            output_activation
-        ]
+        self.out = output_layer(output_activation)
         self._width = base_channels * 4
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from torch import nn
 
 from ganad_cli.errors import GanadInputError
 from ganad_cli.nets.common import maybe_sn
-from ganad_cli.nets.mlp import _activation
+from ganad_cli.nets.common import output_activation as output_layer
 
 
 def image_side(length: int) -> int:
@@ -63,7 +63,7 @@ class Conv2dGenerator(nn.Module):
             width = out
         layers.append(nn.Conv2d(width, channels, 3, padding=1))
         self.body = nn.Sequential(*layers)
-        self.out = _activation(output_activation)
+        self.out = output_layer(output_activation)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.project(z).view(len(z), self.width, self.start, self.start)

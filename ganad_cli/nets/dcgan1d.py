@@ -17,6 +17,7 @@ from torch import nn
 
 from ganad_cli.errors import GanadInputError
 from ganad_cli.nets.common import maybe_sn
+from ganad_cli.nets.common import output_activation as output_layer
 
 N_STAGES = 5  # stride-2 stages: 320 samples -> 10
 
@@ -83,9 +84,7 @@ class Dcgan1dGenerator(nn.Module):
             width //= 2
         layers.append(nn.ConvTranspose1d(width, channels, 4, stride=2, padding=1))
         self.body = nn.Sequential(*layers)
-        self.out = {"none": nn.Identity(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[
-            output_activation
-        ]
+        self.out = output_layer(output_activation)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.out(self.body(z.unsqueeze(-1))[..., : self.length])

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ganad_cli.nets.common import maybe_sn
-from ganad_cli.nets.mlp import _activation
+from ganad_cli.nets.common import output_activation as output_layer
 
 
 class LSTMGenerator(nn.Module):
@@ -30,7 +30,7 @@ class LSTMGenerator(nn.Module):
         hidden = base_channels * 2
         self.lstm = nn.LSTM(latent_dim, hidden, batch_first=True)
         self.proj = nn.Linear(hidden, channels)
-        self.out = _activation(output_activation)
+        self.out = output_layer(output_activation)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h, _ = self.lstm(z.unsqueeze(1).expand(-1, self.length, -1))

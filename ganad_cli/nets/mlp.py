@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ganad_cli.nets.common import maybe_sn
+from ganad_cli.nets.common import output_activation as output_layer
 
 
 class MLPGenerator(nn.Module):
@@ -31,7 +32,7 @@ class MLPGenerator(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(2 * h, channels * length),
         )
-        self.out = _activation(output_activation)
+        self.out = output_layer(output_activation)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.out(self.body(z).view(len(z), self.channels, self.length))
@@ -55,7 +56,3 @@ class MLPFeatures(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
-
-
-def _activation(name: str) -> nn.Module:
-    return {"none": nn.Identity(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[name]
