@@ -202,6 +202,19 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
             GlobalHydra.instance().clear()
 
 
+def _call_app(app: Callable[[], object], prog: str, args: list[str]) -> int:
+    """Run a @hydra.main app on `args` as if `prog` were the script; its exit code."""
+    saved = sys.argv
+    sys.argv = [prog, *args]
+    try:
+        app()
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
 def _filtered_help(app: Callable[[], object], prog: str, args: list[str]) -> int:
     """Hydra's --help without the `schema/...` groups: those are the structured-config bases the
     YAML choices extend (ConfigStore), not choices a user picks."""
@@ -209,16 +222,8 @@ def _filtered_help(app: Callable[[], object], prog: str, args: list[str]) -> int
     import io
 
     buffer = io.StringIO()
-    saved = sys.argv
-    sys.argv = [prog, *args]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(buffer):
-            app()
-    except SystemExit as exc:
-        code = int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
-    finally:
-        sys.argv = saved
+    with contextlib.redirect_stdout(buffer):
+        code = _call_app(app, prog, args)
     kept = [ln for ln in buffer.getvalue().splitlines() if not ln.startswith("schema/")]
     try:
         print("\n".join(kept))
@@ -242,22 +247,15 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
             return error(str(exc))
     if "--help" in args or "-h" in args:
         return _filtered_help(app, prog, args)
-    saved = sys.argv
-    sys.argv = [prog, *args]
     sweep_errors = getattr(sys.modules.get("ganad_cli.apps"), "SWEEP_INPUT_ERRORS", [])
     sweep_errors.clear()
     try:
-        app()
-    except SystemExit as exc:
-        code = int(exc.code or 0) if not isinstance(exc.code, str) else error(exc.code, 1)
-        return 2 if code == 1 and sweep_errors else code  # a sweep job's bad input: exit 2
+        code = _call_app(app, prog, args)
     except ValueError as exc:  # Hydra's own flag check, e.g. `-m ... --cfg job`
         if str(exc).startswith("Only one of"):
             return error(str(exc))
         raise
-    finally:
-        sys.argv = saved
-    return 0
+    return 2 if code == 1 and sweep_errors else code  # a sweep job's bad input: exit 2
 
 
 def resume_args(args: list[str]) -> list[str]:
