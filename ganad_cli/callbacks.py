@@ -117,10 +117,12 @@ class EpochValAUROC(pl.Callback):
 class TrainingClock(pl.Callback):
     """Seconds spent in training epochs, summed across resumes: the total travels inside every
     checkpoint (Lightning saves a callback's `state_dict`), so `runtime.json` can report the
-    whole run's training time, not only the last process's."""
+    whole run's training time, not only the last process's. `epochs` counts the epochs timed;
+    it is None when the run was resumed from a checkpoint of a version that did not count them."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.epochs: int | None = 0
         self._start: float | None = None
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
@@ -130,9 +132,12 @@ class TrainingClock(pl.Callback):
         if self._start is not None:
             self.seconds += time.perf_counter() - self._start
             self._start = None
+            if self.epochs is not None:
+                self.epochs += 1
 
     def state_dict(self) -> dict:
-        return {"seconds": self.seconds}
+        return {"seconds": self.seconds, "epochs": self.epochs}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.seconds = float(state_dict.get("seconds", 0.0))
+        self.epochs = state_dict.get("epochs")

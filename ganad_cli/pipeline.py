@@ -215,21 +215,23 @@ def select_epoch(model: GanadModule, trainer: pl.Trainer, cfg: DictConfig) -> di
     }
 
 
-def epoch_seconds_total(trainer: pl.Trainer, run_dir: Path) -> float | None:
-    """Training-epoch seconds over the whole run, resumes included (TrainingClock); forked DDP
-    workers kept theirs in last.ckpt."""
+def epoch_clock(trainer: pl.Trainer, run_dir: Path) -> dict:
+    """Training-epoch seconds and the number of epochs they cover, over the whole run, resumes
+    included (TrainingClock); forked DDP workers kept theirs in last.ckpt."""
     from ganad_cli.callbacks import TrainingClock
 
     clock = next((cb for cb in trainer.callbacks if isinstance(cb, TrainingClock)), None)
-    if clock is not None and clock.seconds > 0:
-        return clock.seconds
+    state = clock.state_dict() if clock is not None and clock.seconds > 0 else None
     last = run_dir / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        state = torch.load(last, map_location="cpu", weights_only=True).get("callbacks", {})
-        saved = state.get(TrainingClock.__qualname__)
-        if saved:
-            return float(saved["seconds"])
-    return None
+    if state is None and last.is_file():
+        saved = torch.load(last, map_location="cpu", weights_only=True).get("callbacks", {})
+        state = saved.get(TrainingClock.__qualname__)
+    if not state:
+        return {"train_epoch_seconds_total": None, "train_epochs_timed": None}
+    return {
+        "train_epoch_seconds_total": float(state["seconds"]),
+        "train_epochs_timed": state.get("epochs"),
+    }
 
 
 def hardware() -> dict:
@@ -389,7 +391,7 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     runtime = {
         "train_seconds": train_seconds,
         # epoch time summed over every process that trained this run (resumes included)
-        "train_epoch_seconds_total": epoch_seconds_total(trainer, run_dir),
+        **epoch_clock(trainer, run_dir),
         "epochs": epochs,
         "global_steps": steps,
         **metrics.pop("runtime"),

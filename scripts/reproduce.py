@@ -324,7 +324,9 @@ def training_summary(trained: list[Path]) -> str:
         chosen = f", kept epoch {sel['epoch']}" if sel.get("epoch") else ""
         resumed = " (resumed)" if rt.get("resumed_from") else ""
         total = rt.get("train_epoch_seconds_total")
-        spent = f", {total / 3600:.2f} h in training epochs" if total else ""
+        timed = rt.get("train_epochs_timed")
+        over = f" ({timed} epochs timed)" if timed is not None and timed != rt.get("epochs") else ""
+        spent = f", {total / 3600:.2f} h in training epochs{over}" if total else ""
         parts.append(f"{r.name}: {rt.get('epochs')} epochs{chosen}{spent}{resumed}")
     return "runs: " + "; ".join(parts) if parts else "no runtime.json found"
 
@@ -562,35 +564,68 @@ def fold_status(out: Path) -> str:
     return md_table(head, rows) if rows else f"no run folders under {out / 'runs'}\n"
 
 
-def record_invocation(out: Path, seconds: float, argv: list[str]) -> float:
-    """Append this call's wall time to <out>/invocations.json; return the total over calls."""
-    path = out / "invocations.json"
-    calls = json.loads(path.read_text()) if path.is_file() else []
-    calls.append({"finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds, "argv": argv})
-    path.write_text(json.dumps(calls, indent=1))
-    return sum(c["seconds"] for c in calls)
+class InvocationClock:
+    """This call's wall time in <out>/invocations.json, rewritten every `beat` seconds while
+    it runs, so a call that is killed (a reboot, the end of a session) still counts up to its
+    last heartbeat; `stop()` writes the final time and returns the total over all calls."""
+
+    def __init__(self, out: Path, argv: list[str], beat: float = 30.0) -> None:
+        import threading
+
+        self.path = out / "invocations.json"
+        out.mkdir(parents=True, exist_ok=True)
+        self.calls = json.loads(self.path.read_text()) if self.path.is_file() else []
+        self.entry = {
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "finished": None,
+            "seconds": 0.0,
+            "argv": argv,
+        }
+        self.calls.append(self.entry)
+        self.t0 = time.perf_counter()
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self._write()
+        self.thread = threading.Thread(target=self._beat, args=(beat,), daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        with self.lock:
+            self.entry["seconds"] = round(time.perf_counter() - self.t0, 1)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.calls, indent=1))
+            tmp.replace(self.path)  # atomic: a kill mid-write leaves the previous file
+
+    def _beat(self, beat: float) -> None:
+        while not self.done.wait(beat):
+            self._write()
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        self.entry["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        self._write()
+        return sum(c["seconds"] for c in self.calls)
+
+    @property
+    def unfinished_before(self) -> int:
+        """Earlier calls that were killed: their time counts up to their last heartbeat."""
+        return sum(1 for c in self.calls[:-1] if c.get("finished") is None)
 
 
-def reproduce(
+def run_preset(
     name: str,
     smoke: bool,
     data_root: str | None,
     out: Path,
-    results: Path,
-    argv: list[str],
-    extra: Sequence[str] = (),
-    jobs: int = 1,
-    resume: bool = False,
-) -> Path:
+    extra: Sequence[str],
+    jobs: int,
+    log: Path,
+    env: dict[str, str],
+) -> tuple[list[list[str]], list[Path]]:
+    """Run the preset's ganad commands; return them and the trained run folders."""
     p = PRESETS[name]
     runs = out / "runs"
-    if resume and not p.per_job:
-        raise SystemExit(f"reproduce: --resume works for the fold presets only, not {name}")
-    if not resume and runs.exists() and any(runs.iterdir()):
-        raise SystemExit(f"reproduce: {runs} is not empty; pass a fresh --out (or --resume)")
-    log = out / "reproduce.log"
-    env = child_env(smoke)
-    t0 = time.perf_counter()
     executed: list[list[str]] = []
     cmds = [cmd for _, cmd in commands(name, smoke, data_root, out, extra)]
     if p.per_job:
@@ -612,8 +647,38 @@ def reproduce(
         cmd = [*ganad_exe(), "bench", *bench_overrides(trained[0], smoke)]
         run(cmd, log, env)
         executed.append(cmd)
-    out.mkdir(parents=True, exist_ok=True)
-    wall = record_invocation(out, time.perf_counter() - t0, argv)
+    return executed, trained
+
+
+def reproduce(
+    name: str,
+    smoke: bool,
+    data_root: str | None,
+    out: Path,
+    results: Path,
+    argv: list[str],
+    extra: Sequence[str] = (),
+    jobs: int = 1,
+    resume: bool = False,
+) -> Path:
+    p = PRESETS[name]
+    runs = out / "runs"
+    if resume and not p.per_job:
+        raise SystemExit(f"reproduce: --resume works for the fold presets only, not {name}")
+    if not resume and runs.exists() and any(runs.iterdir()):
+        raise SystemExit(f"reproduce: {runs} is not empty; pass a fresh --out (or --resume)")
+    log = out / "reproduce.log"
+    env = child_env(smoke)
+    clock = InvocationClock(out, argv)
+    try:
+        executed, trained = run_preset(name, smoke, data_root, out, extra, jobs, log, env)
+    except BaseException:
+        clock.stop()  # a failed or interrupted call still counts its time
+        raise
+    wall = clock.stop()
+    calls = len(clock.calls)
+    killed = clock.unfinished_before
+    killed_note = f", {killed} of them killed (counted to their last heartbeat)" if killed else ""
 
     if name == "table1":
         body = table1_tables(trained[0], smoke)
@@ -637,8 +702,8 @@ def reproduce(
         f"- Preset: `conf/experiment/{name}.yaml`",
         f"- Commit: {git_commit()}",
         f"- Hardware: {hardware(runs)}",
-        f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h), summed over the reproduce.py calls "
-        f"in `{out / 'invocations.json'}`; {training_summary(trained)}",
+        f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h), summed over the {calls} reproduce.py "
+        f"calls{killed_note} in `{out / 'invocations.json'}`; {training_summary(trained)}",
         f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
         "- ganad commands run:",
         *[f"  - `{shlex.join(c)}`" for c in executed],

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,19 @@ def test_every_preset_has_a_smoke_test(preset):
     assert preset in reproduce.PRESETS
     assert f"test_smoke_{preset}" in globals()
     assert (REPO / "conf" / "experiment" / f"{preset}.yaml").is_file()
+
+
+def test_invocation_clock_counts_a_killed_call_to_its_last_heartbeat(tmp_path):
+    killed = reproduce.InvocationClock(tmp_path, ["first"], beat=0.05)
+    time.sleep(0.3)
+    killed.done.set()  # the process "dies": no stop(), the file keeps the last heartbeat
+    killed.thread.join()
+    beat_seconds = json.loads((tmp_path / "invocations.json").read_text())[0]["seconds"]
+    assert beat_seconds >= 0.2
+    second = reproduce.InvocationClock(tmp_path, ["second"], beat=0.05)
+    total = second.stop()
+    calls = json.loads((tmp_path / "invocations.json").read_text())
+    assert [c["argv"] for c in calls] == [["first"], ["second"]]
+    assert calls[0]["finished"] is None and calls[1]["finished"] is not None
+    assert second.unfinished_before == 1
+    assert total == pytest.approx(beat_seconds + calls[1]["seconds"])

@@ -132,7 +132,7 @@ def test_reproduce_resumes_and_skips_finished_folds(tmp_path, mitdb_root):
     calls = json.loads((out / "invocations.json").read_text())
     assert len(calls) == 2  # the refused call ran nothing and is not counted
     md = (tmp_path / "beatgan_mitbih.md").read_text()
-    assert "summed over the reproduce.py calls" in md and "(resumed)" in md
+    assert "summed over the 2 reproduce.py calls" in md and "(resumed)" in md
     status = subprocess.run(
         [sys.executable, str(SCRIPT), "beatgan_mitbih", "--status", "--out", str(out)],
         capture_output=True,
@@ -161,6 +161,7 @@ def test_resume_keeps_the_first_csv_log(in_tmp: Path):
     # training time is summed over both processes (the clock travels in the checkpoint)
     runtime = json.loads((run_dir / "runtime.json").read_text())
     assert runtime["train_epoch_seconds_total"] > first_seconds > 0
+    assert runtime["train_epochs_timed"] == runtime["epochs"] == 2
     # the best epoch is chosen over both parts of the run
     both = pd.concat([pd.read_csv(run_dir / "logs" / "metrics.csv"), resumed])
     per_epoch = both.dropna(subset=["val/epoch_auroc"]).groupby("epoch")["val/epoch_auroc"].last()
@@ -183,3 +184,20 @@ def test_last_checkpoint_every_epoch_best_only_on_improvement(in_tmp: Path, monk
     assert torch.load(ckpts / "best.ckpt", weights_only=True)["epoch"] == 0
     selection = json.loads((run_dir / "metrics.json").read_text())["model_selection"]
     assert (selection["epoch"], selection["val_epoch_auroc"]) == (1, pytest.approx(0.9))
+
+
+def test_training_clock_from_a_checkpoint_without_an_epoch_count():
+    """A run resumed from an older checkpoint keeps its seconds but no longer claims to know how
+    many epochs they cover."""
+    from ganad_cli.callbacks import TrainingClock
+
+    clock = TrainingClock()
+    clock.load_state_dict({"seconds": 12.5})
+    clock.on_train_epoch_start(None, None)
+    clock.on_train_epoch_end(None, None)
+    assert clock.seconds > 12.5 and clock.epochs is None
+    fresh = TrainingClock()
+    fresh.load_state_dict(clock.state_dict() | {"epochs": 3})
+    fresh.on_train_epoch_start(None, None)
+    fresh.on_train_epoch_end(None, None)
+    assert fresh.state_dict()["epochs"] == 4
