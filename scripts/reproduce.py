@@ -564,6 +564,22 @@ def fold_status(out: Path) -> str:
     return md_table(head, rows) if rows else f"no run folders under {out / 'runs'}\n"
 
 
+def commands_run(out: Path, executed: list[list[str]], per_job: bool) -> list[str]:
+    """The md's list of ganad commands. Fold presets take them from every job<k>.log, which
+    each call appends to, so a fold trained over several calls lists its start and each resume."""
+    if not per_job:
+        return ["- ganad commands run:", *[f"  - `{shlex.join(c)}`" for c in executed]]
+    lines = ["- ganad commands run, over all calls (from `job<k>.log`):"]
+    for log in sorted(out.glob("job*.log"), key=lambda f: int(f.stem[3:] or 0)):
+        cmds = [ln[2:] for ln in log.read_text().splitlines() if ln.startswith("$ ")]
+        if not cmds:
+            continue
+        resumes = cmds[1:]
+        more = f", then {len(resumes)} × `{resumes[-1]}`" if resumes else ""
+        lines.append(f"  - `{cmds[0]}`{more}")
+    return lines
+
+
 class InvocationClock:
     """This call's wall time in <out>/invocations.json, rewritten every `beat` seconds while
     it runs, so a call that is killed (a reboot, the end of a session) still counts up to its
@@ -705,8 +721,7 @@ def reproduce(
         f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h), summed over the {calls} reproduce.py "
         f"calls{killed_note} in `{out / 'invocations.json'}`; {training_summary(trained)}",
         f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
-        "- ganad commands run:",
-        *[f"  - `{shlex.join(c)}`" for c in executed],
+        *commands_run(out, executed, p.per_job),
         f"- Run folders: `{runs}` (logs: `{out}/*.log`)",
         "",
     ]

@@ -133,6 +133,8 @@ def test_reproduce_resumes_and_skips_finished_folds(tmp_path, mitdb_root):
     assert len(calls) == 2  # the refused call ran nothing and is not counted
     md = (tmp_path / "beatgan_mitbih.md").read_text()
     assert "summed over the 2 reproduce.py calls" in md and "(resumed)" in md
+    # the md lists fold 1's start and its resume, though they ran in different calls
+    assert md.count("then 1 × `") == 1 and f"resume={runs / '1'}`" in md
     status = subprocess.run(
         [sys.executable, str(SCRIPT), "beatgan_mitbih", "--status", "--out", str(out)],
         capture_output=True,
