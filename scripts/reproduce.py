@@ -8,9 +8,10 @@
 Presets (conf/experiment/<preset>.yaml): beatgan_mitbih, betavaegan_mitbih, table1,
 contamination, inter_patient. Fold presets (beatgan_mitbih, betavaegan_mitbih) run one
 `ganad train` per fold into <out>/runs/<k>, `--jobs N` at a time (each with cores/N torch
-threads); `--resume` continues an interrupted --out: finished folds are kept, a fold with a
-checkpoint continues with `ganad train resume=<run>`, the rest start; `--status` prints each
-fold's state, epochs done and validation AUROC so far. The other presets run as one
+threads, raised for the last fold once the others finish); `--resume` continues an interrupted
+--out: finished folds are kept, a fold with a checkpoint continues with
+`ganad train resume=<run>`, the rest start; `--status` prints each fold's state, epochs done
+and validation AUROC so far. The other presets run as one
 `ganad train -m ...` (seeds or Lambda as a Hydra sweep, run folders under <out>/runs);
 betavaegan_mitbih then re-scores each run
 with the grid combination (`ganad evaluate score=weighted_all`), table1 times the inversion grid
@@ -509,13 +510,42 @@ def job_state(run_dir: Path) -> str:
     return "new"
 
 
-def run_jobs(
-    cmds: list[list[str]], runs: Path, out: Path, jobs: int, smoke: bool
-) -> list[list[str]]:
-    """Run per-fold commands, `jobs` at a time; resume partial folds, skip finished ones."""
-    from concurrent.futures import ThreadPoolExecutor
+@dataclass
+class FoldJob:
+    """One fold's `ganad train` process while run_jobs drives it."""
 
-    todo: list[tuple[list[str], Path]] = []
+    cmd: list[str]
+    log: Path
+    run_dir: Path
+    proc: subprocess.Popen | None = None
+    threads: int = 1
+    checkpoint_seen: float = 0.0
+
+
+def last_checkpoint_time(run_dir: Path) -> float:
+    f = run_dir / "checkpoints" / "last.ckpt"
+    return f.stat().st_mtime if f.is_file() else 0.0
+
+
+def run_jobs(
+    cmds: list[list[str]],
+    runs: Path,
+    out: Path,
+    jobs: int,
+    smoke: bool,
+    cores: int | None = None,
+    poll: float = 2.0,
+) -> list[list[str]]:
+    """Run per-fold commands, `jobs` at a time; resume partial folds, skip finished ones.
+
+    Each fold gets cores / jobs torch threads. Once no fold is waiting, a fold left with fewer
+    threads than its share of the cores is restarted with its share right after its next
+    `last.ckpt` (kill, then `ganad train resume=`), so a last lone fold does not run on one
+    core while the others idle. It loses only the poll interval and a restart. Not done when
+    the user fixed OMP_NUM_THREADS or for --smoke (one thread each).
+    """
+    cores = cores or os.cpu_count() or 1
+    todo: list[FoldJob] = []
     for k, cmd in enumerate(cmds):
         run_dir = runs / str(k)
         state = job_state(run_dir)
@@ -527,12 +557,61 @@ def run_jobs(
             import shutil
 
             shutil.rmtree(run_dir)
-        todo.append((cmd, out / f"job{k}.log"))
+        todo.append(FoldJob(cmd, out / f"job{k}.log", run_dir))
     env = child_env(smoke, jobs)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(run, cmd, log, env) for cmd, log in todo]:
-            future.result()
-    return [cmd for cmd, _ in todo]
+    rebalance = jobs > 1 and not smoke and "OMP_NUM_THREADS" not in os.environ
+    executed: list[list[str]] = []
+    active: list[FoldJob] = []
+    failed: list[FoldJob] = []
+
+    def start(job: FoldJob, threads: int) -> None:
+        job_env = dict(env)
+        if rebalance:
+            job_env["OMP_NUM_THREADS"] = job_env["MKL_NUM_THREADS"] = str(threads)
+        job.log.parent.mkdir(parents=True, exist_ok=True)
+        with job.log.open("a") as f:
+            f.write(f"$ {shlex.join(job.cmd)}\n")
+            f.flush()
+            job.proc = subprocess.Popen(
+                job.cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=job_env
+            )
+        job.threads = threads
+        job.checkpoint_seen = last_checkpoint_time(job.run_dir)
+        executed.append(job.cmd)
+
+    try:
+        while todo or active:
+            while todo and len(active) < jobs:
+                job = todo.pop(0)
+                start(job, max(1, cores // jobs))
+                active.append(job)
+            time.sleep(poll)
+            for job in [j for j in active if j.proc.poll() is not None]:
+                active.remove(job)
+                if job.proc.returncode != 0:
+                    failed.append(job)
+            share = max(1, cores // max(1, len(active)))
+            for job in active:
+                seen, job.checkpoint_seen = job.checkpoint_seen, last_checkpoint_time(job.run_dir)
+                if rebalance and not todo and job.threads < share and job.checkpoint_seen > seen:
+                    job.proc.kill()  # the checkpoint is written atomically; one epoch just ended
+                    job.proc.wait()
+                    with job.log.open("a") as f:
+                        f.write(f"reproduce: restarting with {share} threads (cores freed)\n")
+                    job.cmd = [*job.cmd[:2], f"resume={job.run_dir}"]
+                    start(job, share)
+    finally:
+        for job in active:  # the driver was interrupted: do not leave folds running unseen
+            if job.proc is not None and job.proc.poll() is None:
+                job.proc.kill()
+    if failed:
+        job = failed[0]
+        tail = "\n".join(job.log.read_text().splitlines()[-30:])
+        raise SystemExit(
+            f"reproduce: `{shlex.join(job.cmd)}` failed with exit code {job.proc.returncode}:"
+            f"\n{tail}"
+        )
+    return executed
 
 
 def fold_status(out: Path) -> str:

@@ -282,3 +282,70 @@ def test_invocation_clock_counts_a_killed_call_to_its_last_heartbeat(tmp_path):
     assert calls[0]["finished"] is None and calls[1]["finished"] is not None
     assert second.unfinished_before == 1
     assert total == pytest.approx(beat_seconds + calls[1]["seconds"])
+
+
+FAKE_TRAIN = """
+import json, os, sys, time
+from pathlib import Path
+
+args = dict(a.split("=", 1) for a in sys.argv[1:])
+run = Path(args.get("resume") or args["hydra.run.dir"])
+ckpt = run / "checkpoints" / "last.ckpt"
+if "resume" in args:
+    state = json.loads(ckpt.read_text())
+else:
+    ckpt.parent.mkdir(parents=True)
+    state = {"epoch": 0, "total": int(args["total"]), "fail": args.get("fail") == "1"}
+if state["fail"]:
+    print("boom: this fold fails")
+    sys.exit(3)
+while state["epoch"] < state["total"]:
+    time.sleep(0.15)
+    with (run / "threads.txt").open("a") as f:
+        f.write(f"{state['epoch']} {os.environ['OMP_NUM_THREADS']}\\n")
+    state["epoch"] += 1
+    tmp = ckpt.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    tmp.replace(ckpt)
+(run / "metrics.json").write_text("{}")
+"""
+
+
+def _fake_folds(tmp_path: Path, *specs: str) -> tuple[list[list[str]], Path]:
+    """Commands of stand-in `ganad train` processes (the scheduler is under test, not training)."""
+    fake = tmp_path / "fake_train.py"
+    fake.write_text(FAKE_TRAIN)
+    runs = tmp_path / "runs"
+    cmds = [
+        [sys.executable, str(fake), f"hydra.run.dir={runs / str(k)}", *spec.split()]
+        for k, spec in enumerate(specs)
+    ]
+    return cmds, runs
+
+
+def test_run_jobs_gives_a_lone_last_fold_the_freed_cores(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cmds, runs = _fake_folds(tmp_path, "total=2", "total=14")
+    reproduce.run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
+    assert (runs / "1" / "metrics.json").is_file()
+    lines = [ln.split() for ln in (runs / "1" / "threads.txt").read_text().splitlines()]
+    assert {int(epoch) for epoch, _ in lines} == set(range(14))  # no epoch skipped
+    assert lines[0][1] == "1" and lines[-1][1] == "2"  # 1 thread beside fold 0, then both cores
+    log = (tmp_path / "job1.log").read_text()
+    assert "restarting with 2 threads" in log and f"resume={runs / '1'}" in log
+
+
+def test_run_jobs_keeps_threads_the_user_fixed(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    cmds, runs = _fake_folds(tmp_path, "total=1", "total=6")
+    reproduce.run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
+    threads = {ln.split()[1] for ln in (runs / "1" / "threads.txt").read_text().splitlines()}
+    assert threads == {"1"} and "restarting" not in (tmp_path / "job1.log").read_text()
+
+
+def test_run_jobs_reports_a_failed_fold_after_the_others_finish(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cmds, runs = _fake_folds(tmp_path, "total=3", "total=1 fail=1")
+    with pytest.raises(SystemExit, match="failed with exit code 3(.|\n)*boom"):
+        reproduce.run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
+    assert (runs / "0" / "metrics.json").is_file()
