@@ -798,7 +798,9 @@ def reproduce(
         f"- Commit: {git_commit()}",
         f"- Hardware: {hardware(runs)}",
         f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h), summed over the {calls} reproduce.py "
-        f"calls{killed_note} in `{out / 'invocations.json'}`; {training_summary(trained)}",
+        f"calls{killed_note} recorded in `{out / 'invocations.json'}` (the first started "
+        f"{clock.calls[0].get('started') or clock.calls[0].get('finished')}); "
+        f"{training_summary(trained)}",
         f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
         *commands_run(out, executed, p.per_job),
         f"- Run folders: `{runs}` (logs: `{out}/*.log`)",
