@@ -34,12 +34,15 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from ganad_cli.io import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "scripts" / "results"
@@ -299,18 +302,25 @@ def child_env(smoke: bool, jobs: int = 1) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
-    """Run one ganad command; its output goes to `log`; fail loudly with the log's tail."""
+def start_logged(cmd: list[str], log: Path, env: dict[str, str] | None) -> subprocess.Popen:
+    """Start one ganad command with its output appended to `log`, after a `$ cmd` line."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as f:
         f.write(f"$ {shlex.join(cmd)}\n")
         f.flush()
-        proc = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env)
-    if proc.returncode != 0:
-        tail = "\n".join(log.read_text().splitlines()[-30:])
-        raise SystemExit(
-            f"reproduce: `{shlex.join(cmd)}` failed with exit code {proc.returncode}:\n{tail}"
-        )
+        return subprocess.Popen(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env)
+
+
+def failed(cmd: list[str], code: int, log: Path) -> SystemExit:
+    tail = "\n".join(log.read_text().splitlines()[-30:])
+    return SystemExit(f"reproduce: `{shlex.join(cmd)}` failed with exit code {code}:\n{tail}")
+
+
+def run(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    """Run one ganad command; its output goes to `log`; fail loudly with the log's tail."""
+    code = start_logged(cmd, log, env).wait()
+    if code != 0:
+        raise failed(cmd, code, log)
 
 
 def training_summary(trained: list[Path]) -> str:
@@ -535,8 +545,9 @@ def run_jobs(
     smoke: bool,
     cores: int | None = None,
     poll: float = 2.0,
-) -> list[list[str]]:
+) -> None:
     """Run per-fold commands, `jobs` at a time; resume partial folds, skip finished ones.
+    (The results list their commands from the job logs: see commands_run.)
 
     Each fold gets cores / jobs torch threads. Once no fold is waiting, a fold left with fewer
     threads than its share of the cores is restarted with its share right after its next
@@ -560,24 +571,16 @@ def run_jobs(
         todo.append(FoldJob(cmd, out / f"job{k}.log", run_dir))
     env = child_env(smoke, jobs)
     rebalance = jobs > 1 and not smoke and "OMP_NUM_THREADS" not in os.environ
-    executed: list[list[str]] = []
     active: list[FoldJob] = []
-    failed: list[FoldJob] = []
+    broken: list[FoldJob] = []
 
     def start(job: FoldJob, threads: int) -> None:
         job_env = dict(env)
         if rebalance:
             job_env["OMP_NUM_THREADS"] = job_env["MKL_NUM_THREADS"] = str(threads)
-        job.log.parent.mkdir(parents=True, exist_ok=True)
-        with job.log.open("a") as f:
-            f.write(f"$ {shlex.join(job.cmd)}\n")
-            f.flush()
-            job.proc = subprocess.Popen(
-                job.cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=job_env
-            )
+        job.proc = start_logged(job.cmd, job.log, job_env)
         job.threads = threads
         job.checkpoint_seen = last_checkpoint_time(job.run_dir)
-        executed.append(job.cmd)
 
     try:
         while todo or active:
@@ -589,7 +592,7 @@ def run_jobs(
             for job in [j for j in active if j.proc.poll() is not None]:
                 active.remove(job)
                 if job.proc.returncode != 0:
-                    failed.append(job)
+                    broken.append(job)
             share = max(1, cores // max(1, len(active)))
             for job in active:
                 seen, job.checkpoint_seen = job.checkpoint_seen, last_checkpoint_time(job.run_dir)
@@ -604,14 +607,8 @@ def run_jobs(
         for job in active:  # the driver was interrupted: do not leave folds running unseen
             if job.proc is not None and job.proc.poll() is None:
                 job.proc.kill()
-    if failed:
-        job = failed[0]
-        tail = "\n".join(job.log.read_text().splitlines()[-30:])
-        raise SystemExit(
-            f"reproduce: `{shlex.join(job.cmd)}` failed with exit code {job.proc.returncode}:"
-            f"\n{tail}"
-        )
-    return executed
+    if broken:
+        raise failed(broken[0].cmd, broken[0].proc.returncode, broken[0].log)
 
 
 def fold_status(out: Path) -> str:
@@ -644,19 +641,18 @@ def fold_status(out: Path) -> str:
 
 
 def commands_run(out: Path, executed: list[list[str]], per_job: bool) -> list[str]:
-    """The md's list of ganad commands. Fold presets take them from every job<k>.log, which
-    each call appends to, so a fold trained over several calls lists its start and each resume."""
-    if not per_job:
-        return ["- ganad commands run:", *[f"  - `{shlex.join(c)}`" for c in executed]]
-    lines = ["- ganad commands run, over all calls (from `job<k>.log`):"]
-    for log in sorted(out.glob("job*.log"), key=lambda f: int(f.stem[3:] or 0)):
+    """The md's list of ganad commands. A fold preset's trainings come from every job<k>.log,
+    which each call appends to, so a fold trained over several calls lists its start and its
+    resumes; `executed` adds this call's other commands (evaluate, bench, multirun)."""
+    lines = ["- ganad commands run (folds: over all calls, from `job<k>.log`):"]
+    logs = sorted(out.glob("job*.log"), key=lambda f: int(f.stem[3:] or 0)) if per_job else []
+    for log in logs:
         cmds = [ln[2:] for ln in log.read_text().splitlines() if ln.startswith("$ ")]
-        if not cmds:
-            continue
-        resumes = cmds[1:]
-        more = f", then {len(resumes)} × `{resumes[-1]}`" if resumes else ""
-        lines.append(f"  - `{cmds[0]}`{more}")
-    return lines
+        if cmds:
+            resumes = cmds[1:]
+            more = f", then {len(resumes)} × `{resumes[-1]}`" if resumes else ""
+            lines.append(f"  - `{cmds[0]}`{more}")
+    return lines + [f"  - `{shlex.join(c)}`" for c in executed]
 
 
 class InvocationClock:
@@ -665,8 +661,6 @@ class InvocationClock:
     last heartbeat; `stop()` writes the final time and returns the total over all calls."""
 
     def __init__(self, out: Path, argv: list[str], beat: float = 30.0) -> None:
-        import threading
-
         self.path = out / "invocations.json"
         out.mkdir(parents=True, exist_ok=True)
         self.calls = json.loads(self.path.read_text()) if self.path.is_file() else []
@@ -687,9 +681,7 @@ class InvocationClock:
     def _write(self) -> None:
         with self.lock:
             self.entry["seconds"] = round(time.perf_counter() - self.t0, 1)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.calls, indent=1))
-            tmp.replace(self.path)  # atomic: a kill mid-write leaves the previous file
+            atomic_write_json(self.path, self.calls)  # a kill mid-write keeps the previous file
 
     def _beat(self, beat: float) -> None:
         while not self.done.wait(beat):
@@ -724,7 +716,7 @@ def run_preset(
     executed: list[list[str]] = []
     cmds = [cmd for _, cmd in commands(name, smoke, data_root, out, extra)]
     if p.per_job:
-        executed += run_jobs(cmds, runs, out, jobs, smoke)
+        run_jobs(cmds, runs, out, jobs, smoke)
     else:
         for cmd in cmds:
             run(cmd, log, env)

@@ -228,6 +228,7 @@ def test_smoke_betavaegan_mitbih(tmp_path, mitdb_root):
     assert rows["SVM (score=svm)"][1] == "2" and rows["grid (score=weighted_all)"][1] == "2"
     assert "F1 0.92" in rows["SVM (score=svm)"][-1]
     assert len(list((out / "runs").glob("*/evaluations/*/metrics.json"))) == 2
+    assert md.count(" evaluate run=") == 2  # the fold trainings and the re-scorings are listed
 
 
 def test_smoke_table1(tmp_path, mitdb_root):
