@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -339,7 +340,7 @@ def training_summary(trained: list[Path]) -> str:
         over = f" ({timed} epochs timed)" if timed is not None and timed != rt.get("epochs") else ""
         spent = f", {total / 3600:.2f} h in training epochs{over}" if total else ""
         parts.append(f"{r.name}: {rt.get('epochs')} epochs{chosen}{spent}{resumed}")
-    return "runs: " + "; ".join(parts) if parts else "no runtime.json found"
+    return "; ".join(parts) if parts else "no runtime.json found"
 
 
 def train_runs(runs: Path) -> list[Path]:
@@ -655,6 +656,9 @@ def commands_run(out: Path, executed: list[list[str]], per_job: bool) -> list[st
     return lines + [f"  - `{shlex.join(c)}`" for c in executed]
 
 
+STAMP = "%Y-%m-%d %H:%M:%S"  # invocations.json times, comparable as strings
+
+
 class InvocationClock:
     """This call's wall time in <out>/invocations.json, rewritten every `beat` seconds while
     it runs, so a call that is killed (a reboot, the end of a session) still counts up to its
@@ -665,7 +669,7 @@ class InvocationClock:
         out.mkdir(parents=True, exist_ok=True)
         self.calls = json.loads(self.path.read_text()) if self.path.is_file() else []
         self.entry = {
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "started": time.strftime(STAMP),
             "finished": None,
             "seconds": 0.0,
             "argv": argv,
@@ -690,7 +694,7 @@ class InvocationClock:
     def stop(self) -> float:
         self.done.set()
         self.thread.join()
-        self.entry["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        self.entry["finished"] = time.strftime(STAMP)
         self._write()
         return sum(c["seconds"] for c in self.calls)
 
@@ -698,6 +702,41 @@ class InvocationClock:
     def unfinished_before(self) -> int:
         """Earlier calls that were killed: their time counts up to their last heartbeat."""
         return sum(1 for c in self.calls[:-1] if c.get("finished") is None)
+
+
+def first_job_log_time(out: Path) -> str | None:
+    """The earliest log timestamp in the fold job logs (`[YYYY-MM-DD HH:MM:SS,ms]`, written by
+    ganad's Hydra logging): when training into this output folder began."""
+    stamps = []
+    for log in out.glob("job*.log"):
+        found = re.search(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log.read_text(), flags=re.M)
+        if found:
+            stamps.append(found.group(1))
+    return min(stamps) if stamps else None
+
+
+def wall_time(clock: InvocationClock, out: Path) -> str:
+    """The md's wall-time sentence: the sum over the recorded calls, and, when the job logs show
+    training that began before the first recorded call, the elapsed time since then."""
+    total = sum(c["seconds"] for c in clock.calls)
+    first = clock.calls[0].get("started") or clock.calls[0].get("finished")
+    killed = clock.unfinished_before
+    text = (
+        f"{total:.0f} s ({total / 3600:.2f} h), summed over the {len(clock.calls)} reproduce.py "
+        f"calls recorded in `{clock.path}` (the first started {first}"
+        + (f"; {killed} killed, counted to their last heartbeat" if killed else "")
+        + ")."
+    )
+    began = first_job_log_time(out)
+    if began and first and began < first:
+        end = clock.calls[-1].get("finished") or time.strftime(STAMP)
+        span = datetime.strptime(end, STAMP) - datetime.strptime(began, STAMP)
+        text += (
+            f" Training began earlier, at {began} (the first line of the job logs), in calls that"
+            f" were not recorded, so the sum misses their time; from then to the end took"
+            f" {span.total_seconds() / 3600:.2f} h of elapsed time, pauses included."
+        )
+    return text
 
 
 def run_preset(
@@ -762,10 +801,7 @@ def reproduce(
     except BaseException:
         clock.stop()  # a failed or interrupted call still counts its time
         raise
-    wall = clock.stop()
-    calls = len(clock.calls)
-    killed = clock.unfinished_before
-    killed_note = f", {killed} of them killed (counted to their last heartbeat)" if killed else ""
+    clock.stop()
 
     if name == "table1":
         body = table1_tables(trained[0], smoke)
@@ -789,10 +825,7 @@ def reproduce(
         f"- Preset: `conf/experiment/{name}.yaml`",
         f"- Commit: {git_commit()}",
         f"- Hardware: {hardware(runs)}",
-        f"- Wall time: {wall:.0f} s ({wall / 3600:.2f} h), summed over the {calls} reproduce.py "
-        f"calls{killed_note} recorded in `{out / 'invocations.json'}` (the first started "
-        f"{clock.calls[0].get('started') or clock.calls[0].get('finished')}); "
-        f"{training_summary(trained)}",
+        f"- Wall time: {wall_time(clock, out)} Per run: {training_summary(trained)}",
         f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
         *commands_run(out, executed, p.per_job),
         f"- Run folders: `{runs}` (logs: `{out}/*.log`)",

@@ -285,6 +285,24 @@ def test_invocation_clock_counts_a_killed_call_to_its_last_heartbeat(tmp_path):
     assert total == pytest.approx(beat_seconds + calls[1]["seconds"])
 
 
+def test_wall_time_says_when_training_began_before_the_first_recorded_call(tmp_path):
+    (tmp_path / "job0.log").write_text(
+        "$ ganad train data.fold=0\n[2026-01-01 10:00:00,123][ganad][INFO] - data mitbih\n"
+    )
+    (tmp_path / "job1.log").write_text("$ ganad train data.fold=1\n")  # no log line yet
+    clock = reproduce.InvocationClock(tmp_path, ["beatgan_mitbih"], beat=60)
+    clock.stop()
+    clock.calls[0].update(started="2026-01-01 12:00:00", finished="2026-01-01 13:30:00")
+    text = reproduce.wall_time(clock, tmp_path)
+    assert "summed over the 1 reproduce.py calls" in text
+    assert "the first started 2026-01-01 12:00:00)" in text
+    assert "Training began earlier, at 2026-01-01 10:00:00" in text
+    assert "took 3.50 h of elapsed time" in text
+    # training that began inside the recorded calls gets no such sentence
+    clock.calls[0]["started"] = "2026-01-01 09:59:59"
+    assert "began earlier" not in reproduce.wall_time(clock, tmp_path)
+
+
 FAKE_TRAIN = """
 import json, os, sys, time
 from pathlib import Path
