@@ -338,7 +338,11 @@ def training_summary(trained: list[Path]) -> str:
         total = rt.get("train_epoch_seconds_total")
         timed = rt.get("train_epochs_timed")
         over = f" ({timed} epochs timed)" if timed is not None and timed != rt.get("epochs") else ""
-        spent = f", {total / 3600:.2f} h in training epochs{over}" if total else ""
+        spent = (
+            f", {total / 3600:.2f} h in training epochs{over}"
+            if total
+            else ", epoch time not recorded (trained before ganad timed epochs)"
+        )
         parts.append(f"{r.name}: {rt.get('epochs')} epochs{chosen}{spent}{resumed}")
     return "; ".join(parts) if parts else "no runtime.json found"
 
@@ -704,6 +708,11 @@ class InvocationClock:
         return sum(1 for c in self.calls[:-1] if c.get("finished") is None)
 
 
+def shown_path(path: Path) -> Path:
+    """`path` relative to the repository when inside it, so generated files name no home folder."""
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
 def first_job_log_time(out: Path) -> str | None:
     """The earliest log timestamp in the fold job logs (`[YYYY-MM-DD HH:MM:SS,ms]`, written by
     ganad's Hydra logging): when training into this output folder began."""
@@ -723,8 +732,8 @@ def wall_time(clock: InvocationClock, out: Path) -> str:
     killed = clock.unfinished_before
     text = (
         f"{total:.0f} s ({total / 3600:.2f} h), summed over the {len(clock.calls)} reproduce.py "
-        f"calls recorded in `{clock.path}` (the first started {first}"
-        + (f"; {killed} killed, counted to their last heartbeat" if killed else "")
+        f"calls recorded in `{shown_path(clock.path)}` (the first started {first}"
+        + (f"; {killed} killed, counted to the last heartbeat" if killed else "")
         + ")."
     )
     began = first_job_log_time(out)
@@ -828,7 +837,7 @@ def reproduce(
         f"- Wall time: {wall_time(clock, out)} Per run: {training_summary(trained)}",
         f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
         *commands_run(out, executed, p.per_job),
-        f"- Run folders: `{runs}` (logs: `{out}/*.log`)",
+        f"- Run folders: `{shown_path(runs)}` (logs: `{shown_path(out)}/*.log`)",
         "",
     ]
     results.mkdir(parents=True, exist_ok=True)
@@ -846,7 +855,7 @@ def update_readme(name: str, result: Path, readme: Path = REPO / "README.md") ->
     doc = result.read_text()
     first_table = re.search(r"((?:^\|.*\n)+)", doc, flags=re.M)
     setup = [ln[2:] for ln in doc.splitlines() if ln.startswith(("- Hardware", "- Wall time"))]
-    rel = result.relative_to(REPO) if result.is_relative_to(REPO) else result
+    rel = shown_path(result)
     block = f"{start}\n{first_table.group(1) if first_table else ''}\n"
     block += "; ".join(setup) + f". Details: [{rel}]({rel}).\n{end}"
     new = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
