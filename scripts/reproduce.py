@@ -387,8 +387,31 @@ def collect(runs: Path) -> pd.DataFrame:
         if not cfg_file.is_file():
             cfg_file = run_dir / ".hydra" / "config.yaml"
         cfg = OmegaConf.load(cfg_file)
-        extra.append({"fold": int(cfg.data.fold), "seed": int(cfg.seed)})
+        row: dict[str, object] = {"fold": int(cfg.data.fold), "seed": int(cfg.seed)}
+        per_class = json.loads((run_dir / "metrics.json").read_text()).get("test/per_class") or {}
+        for c, vals in per_class.items():
+            if "auroc_vs_normal" in vals:
+                row[f"auroc[{c}]"] = vals["auroc_vs_normal"]
+                row[f"n[{c}]"] = vals.get("n")
+        extra.append(row)
     return pd.concat([frame.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+
+
+def class_columns(frame: pd.DataFrame) -> list[str]:
+    """The anomaly classes with a per-class AUROC in some run, AAMI order (S, V, F, Q) first."""
+    classes = [c[6:-1] for c in frame.columns if c.startswith("auroc[")]
+    return sorted(classes, key=lambda c: ("SVFQ".index(c) if c in "SVFQ" else 4, c))
+
+
+def per_class_table(frame: pd.DataFrame, n_label: str) -> str:
+    """Each anomaly class scored against the normal test beats alone (AUROC), over the runs."""
+    rows = []
+    for c in class_columns(frame):
+        counts = frame[f"n[{c}]"].dropna()
+        beats = f"{counts.mean():.0f}" if len(counts) else "n/a"
+        rows.append([c, beats, _pm(frame[f"auroc[{c}]"])])
+    head = ["class", "test beats (mean per run)", f"AUROC vs normal (mean ± std over {n_label})"]
+    return md_table(head, rows)
 
 
 def summary_tables(name: str, frame: pd.DataFrame, n_label: str) -> str:
@@ -420,14 +443,18 @@ def summary_tables(name: str, frame: pd.DataFrame, n_label: str) -> str:
 
 def per_run_table(name: str, frame: pd.DataFrame) -> str:
     p = PRESETS[name]
-    cols = ["run", "fold", "seed"] + ([p.group_by] if p.group_by else []) + p.metrics
-    head = [c if c not in METRIC_NAMES else METRIC_NAMES[c] for c in cols]
+    classes = [] if p.group_by else [f"auroc[{c}]" for c in class_columns(frame)]
+    cols = ["run", "fold", "seed"] + ([p.group_by] if p.group_by else []) + p.metrics + classes
+    head = [METRIC_NAMES.get(c, f"AUROC {c[6:-1]} vs normal" if c in classes else c) for c in cols]
     rows = []
     for _, r in frame.sort_values("run").iterrows():
         cells = []
         for c in cols:
             v = r[c]
-            cells.append(f"{v:.4f}" if isinstance(v, float) and c in METRIC_NAMES else str(v))
+            if c in classes:
+                cells.append("absent" if pd.isna(v) else f"{v:.4f}")
+            else:
+                cells.append(f"{v:.4f}" if isinstance(v, float) and c in METRIC_NAMES else str(v))
         rows.append(cells)
     return md_table(head, rows)
 
@@ -818,6 +845,8 @@ def reproduce(
         frame = collect(runs)
         n_runs = frame.groupby(p.group_by).size().min() if p.group_by else len(frame)
         body = summary_tables(name, frame, f"{n_runs} {p.over}")
+        if p.group_by is None and class_columns(frame):
+            body += "\nPer anomaly class (test):\n\n" + per_class_table(frame, f"{n_runs} {p.over}")
         body += "\nPer run (test metrics):\n\n" + per_run_table(name, frame)
 
     size = "smoke run (a few records, 1 epoch; numbers not comparable)" if smoke else "full size"

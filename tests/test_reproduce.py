@@ -217,7 +217,14 @@ def test_smoke_beatgan_mitbih(tmp_path, mitdb_root):
     ]
     assert len(aurocs) == 2
     assert rows["AUROC"][1].startswith(f"{sum(aurocs) / 2:.4f}")
-    per_run = tables(md)[1]
+    # each anomaly class against the normals, mean over the folds' own per-class AUROC
+    per_class, per_run = tables(md)[1], tables(md)[2]
+    assert per_class[0][0] == "class" and len(per_class) > 1
+    metrics = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*/metrics.json"))]
+    for cls, _, auroc in per_class[1:]:
+        values = [m["test/per_class"][cls]["auroc_vs_normal"] for m in metrics]
+        assert auroc.startswith(f"{sum(values) / len(values):.4f}"), (cls, auroc, values)
+        assert f"AUROC {cls} vs normal" in per_run[0]
     assert sorted(r[1] for r in per_run[1:]) == ["0", "1"]  # folds 0 and 1
 
 
