@@ -56,7 +56,8 @@ def _config(run: Path) -> dict | None:
 
 
 def collect(root: Path) -> pd.DataFrame:
-    """One row per run folder: its configuration (flattened) and test metrics."""
+    """One row per run folder: its configuration (flattened), test metrics and, per class, the
+    flagged rate, the count and (anomaly classes) the AUROC against the normals."""
     rows = []
     for metrics_file in sorted(root.rglob("metrics.json")):
         run = metrics_file.parent
@@ -79,6 +80,9 @@ def collect(root: Path) -> pd.DataFrame:
         per_class = metrics.get("test/per_class") or {}
         for c, vals in per_class.items():
             row[f"rate[{c}]"] = vals.get("flagged_rate", math.nan)
+            row[f"n[{c}]"] = vals.get("n", math.nan)
+            if "auroc_vs_normal" in vals:  # anomaly classes only
+                row[f"auroc[{c}]"] = vals["auroc_vs_normal"]
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -387,13 +387,7 @@ def collect(runs: Path) -> pd.DataFrame:
         if not cfg_file.is_file():
             cfg_file = run_dir / ".hydra" / "config.yaml"
         cfg = OmegaConf.load(cfg_file)
-        row: dict[str, object] = {"fold": int(cfg.data.fold), "seed": int(cfg.seed)}
-        per_class = json.loads((run_dir / "metrics.json").read_text()).get("test/per_class") or {}
-        for c, vals in per_class.items():
-            if "auroc_vs_normal" in vals:
-                row[f"auroc[{c}]"] = vals["auroc_vs_normal"]
-                row[f"n[{c}]"] = vals.get("n")
-        extra.append(row)
+        extra.append({"fold": int(cfg.data.fold), "seed": int(cfg.seed)})
     return pd.concat([frame.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
 
 
@@ -727,6 +721,11 @@ class InvocationClock:
         self.thread.join()
         self.entry["finished"] = time.strftime(STAMP)
         self._write()
+        return self.total
+
+    @property
+    def total(self) -> float:
+        """Seconds over all recorded calls (killed ones up to their last heartbeat)."""
         return sum(c["seconds"] for c in self.calls)
 
     @property
@@ -754,7 +753,7 @@ def first_job_log_time(out: Path) -> str | None:
 def wall_time(clock: InvocationClock, out: Path) -> str:
     """The md's wall-time sentence: the sum over the recorded calls, and, when the job logs show
     training that began before the first recorded call, the elapsed time since then."""
-    total = sum(c["seconds"] for c in clock.calls)
+    total = clock.total
     first = clock.calls[0].get("started") or clock.calls[0].get("finished")
     killed = clock.unfinished_before
     text = (
