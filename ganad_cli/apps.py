@@ -79,6 +79,11 @@ def train_app(cfg: DictConfig) -> float | None:
     try:
         metrics = run_training(cfg, run_dir)
     except GanadInputError as exc:
+        if cfg.get("resume"):  # never remove a resumed run's folder: only what this call staged
+            from ganad_cli.cli import error
+
+            _discard_staged_resume(run_dir)
+            raise SystemExit(error(str(exc))) from None
         _fail_input(exc, run_dir)
     except FloatingPointError as exc:
         from ganad_cli.cli import error
@@ -91,8 +96,18 @@ def train_app(cfg: DictConfig) -> float | None:
     except KeyboardInterrupt as exc:
         print(f"ganad: {exc}" if str(exc) else "ganad: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+    finally:
+        if cfg.get("resume"):
+            _discard_staged_resume(run_dir)
     value = metrics.get(cfg.optimized_metric)
     return None if value is None else float(value)
+
+
+def _discard_staged_resume(run_dir: Path) -> None:
+    """A resume that stopped before training was under way: its staged Hydra files go."""
+    from ganad_cli.callbacks import RESUME_SUBDIR
+
+    shutil.rmtree(run_dir / RESUME_SUBDIR, ignore_errors=True)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="evaluate", version_base="1.3")

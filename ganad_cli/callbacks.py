@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -141,3 +142,31 @@ class TrainingClock(pl.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.seconds = float(state_dict.get("seconds", 0.0))
         self.epochs = state_dict.get("epochs")
+
+
+from ganad_cli.untrusted import RESUME_SUBDIR  # noqa: E402
+
+
+def adopt_resumed_config(run_dir: str | Path) -> None:
+    """A resume writes its Hydra files to .hydra-resume/; once training is under way they
+    replace .hydra/ (each by an atomic rename); a resume that fails before that leaves .hydra/
+    as it was."""
+    staged = Path(run_dir) / RESUME_SUBDIR
+    if not staged.is_dir():
+        return
+    target = Path(run_dir) / ".hydra"
+    target.mkdir(exist_ok=True)
+    for item in staged.iterdir():
+        os.replace(item, target / item.name)
+    staged.rmdir()
+
+
+class AdoptResumedConfig(pl.Callback):
+    """On a resumed run, adopt the staged config after the checkpoint was restored."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.is_global_zero:
+            adopt_resumed_config(self.run_dir)

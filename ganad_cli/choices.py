@@ -24,9 +24,19 @@ INVERSION_OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "cosine", "exponential")
 RESTRICTIONS = ("none", "clamp", "chi")
 
-COMPONENTS = ("residual", "discriminator", "feature_matching", "latent_norm", "latent_residual")
+COMPONENTS = (
+    "residual",
+    "discriminator",
+    "feature_matching",
+    "latent_norm",
+    "latent_residual",
+    "rr_density",  # rhythm, not the model: ganad_cli.scoring.rhythm
+)
+# components computed from the beat positions, not from the networks
+RHYTHM_COMPONENTS = ("rr_density",)
 RESIDUAL_NORMS = ("l1", "l2", "rbf")
-COMBINES = ("weighted", "svm", "single")
+# equal: standardised components with equal weights, no label used (the label-free variant)
+COMBINES = ("weighted", "svm", "single", "equal")
 CENTERINGS = ("none", "mean", "abs")
 
 EPOCH_SELECTION = ("last", "best_val_auroc")

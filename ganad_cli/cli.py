@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from ganad_cli.errors import GanadInputError
 
@@ -235,7 +236,43 @@ def _filtered_help(app: Callable[[], object], prog: str, args: list[str]) -> int
     return code
 
 
-def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config_name: str) -> int:
+def _output_folder(config_name: str, overrides: list[str], multirun: bool) -> tuple[str, Path]:
+    """The (key, folder) Hydra will write for this command line, with `${now:}` resolved once."""
+    from ganad_cli.safety import output_dirs
+
+    first = _variants(overrides)[0] if multirun else overrides
+    key, folder = output_dirs(config_name, first, multirun)[0]
+    return key, Path(folder).expanduser().absolute()
+
+
+def _locked_train_args(args: list[str]) -> tuple[list[str], Path]:
+    """Pin the run (or sweep) folder Hydra will use, so the lock taken before Hydra starts is on
+    that very folder; a new run into a folder that already holds one is refused."""
+    overrides, multirun, _ = split_args(args)
+    key, folder = _output_folder("train", overrides, multirun)
+    resuming = any(o.startswith("resume=") for o in overrides)
+    if not resuming and not multirun and (folder / ".hydra" / "config.yaml").is_file():
+        raise GanadInputError(
+            f"config key '{key}': {folder} already holds a run; expected a new folder (or "
+            f"continue that run with: ganad train resume={folder})"
+        )
+    if not any(o.startswith(f"{key}=") for o in overrides):
+        args = [*args, f"{key}={folder}"]
+    return args, folder
+
+
+def _run_hydra_app(
+    app: Callable[[], object],
+    prog: str,
+    args: list[str],
+    config_name: str,
+    lock: Path | None = None,
+) -> int:
+    """Preflight, then the Hydra app; `lock` (or, for train, the run folder) is held throughout."""
+    from contextlib import nullcontext
+
+    from ganad_cli.runlock import run_folder_lock
+
     overrides, multirun, only_prints = split_args(args)
     if not only_prints:
         from ganad_cli.safety import check_output_dirs
@@ -243,6 +280,8 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
         try:
             preflight(config_name, overrides, multirun)
             check_output_dirs(config_name, overrides, multirun)
+            if config_name == "train" and not ({"--cfg", "-c"} & set(args)):
+                args, lock = _locked_train_args(args)
         except GanadInputError as exc:
             return error(str(exc))
     if "--help" in args or "-h" in args:
@@ -250,7 +289,10 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
     sweep_errors = getattr(sys.modules.get("ganad_cli.apps"), "SWEEP_INPUT_ERRORS", [])
     sweep_errors.clear()
     try:
-        code = _call_app(app, prog, args)
+        with run_folder_lock(lock, f"{prog} {' '.join(args)}") if lock else nullcontext():
+            code = _call_app(app, prog, args)
+    except GanadInputError as exc:  # the folder is locked by another process
+        return error(str(exc))
     except ValueError as exc:  # Hydra's own flag check, e.g. `-m ... --cfg job`
         if str(exc).startswith("Only one of"):
             return error(str(exc))
@@ -258,15 +300,67 @@ def _run_hydra_app(app: Callable[[], object], prog: str, args: list[str], config
     return 2 if code == 1 and sweep_errors else code  # a sweep job's bad input: exit 2
 
 
-def resume_args(args: list[str]) -> list[str]:
-    """`resume=<run>`: replay the run's own overrides into the same folder, plus any new ones."""
-    from pathlib import Path
+# data keys that say where the data lives, not which data: a resume may change them
+DATA_LOCATION_KEYS = ("root", "download", "cache", "cache_dir", "num_workers")
+# model keys that fix the networks' shapes or the method: a resume may not change them
+MODEL_IDENTITY_KEYS = (
+    "name",
+    "backbone",
+    "latent_dim",
+    "base_channels",
+    "prior",
+    "loss",
+    "spectral_norm",
+    "d_hidden",
+)
 
+
+def check_resume_keeps_model_and_data(run: Path, original: list[str], extra: list[str]) -> None:
+    """A resume continues the same model on the same data: compare the composed configs."""
+    from hydra.errors import HydraException
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
+    overrides, _, _ = split_args(extra)
+    if not overrides:
+        return
+    try:
+        before = compose_variants("train", original, False)[0]
+        after = compose_variants("train", [*original, *overrides], False)[0]
+    except (HydraException, OmegaConfBaseException, ValueError):
+        return  # preflight reports the bad override itself
+    a, b = OmegaConf.to_container(before), OmegaConf.to_container(after)
+    changed = ["seed"] if a.get("seed") != b.get("seed") else []
+    data_a, data_b = a["data"], b["data"]
+    changed += [
+        f"data.{k}"
+        for k in sorted(set(data_a) | set(data_b))
+        if k not in DATA_LOCATION_KEYS and data_a.get(k) != data_b.get(k)
+    ]
+    changed += [f"model.{k}" for k in MODEL_IDENTITY_KEYS if a["model"].get(k) != b["model"].get(k)]
+    if changed:
+        first = changed[0]
+        top, _, leaf = first.partition(".")
+        was = a.get(top) if not leaf else a[top].get(leaf)
+        now = b.get(top) if not leaf else b[top].get(leaf)
+        raise GanadInputError(
+            f"resume: config key '{first}' would change from {was!r} to {now!r} "
+            f"({len(changed)} key(s) differ: {', '.join(changed[:6])}); expected the model and "
+            f"data of {run} unchanged (start a new run for another model or data)"
+        )
+
+
+def resume_args(args: list[str]) -> list[str]:
+    """`resume=<run>`: replay the run's own overrides into the same folder, plus any new ones.
+
+    The run folder is untrusted (see ganad_cli.untrusted): only ganad's own keys are replayed, a
+    model or data change is refused, and Hydra writes the resumed config to .hydra-resume/, which
+    replaces .hydra/ only once training is under way, so a resume that fails changes nothing."""
     given = [a for a in args if a.startswith("resume=")]
     if not given:
         return args
+    from ganad_cli.untrusted import RESUME_SUBDIR, saved_overrides
+
     run = Path(given[-1].split("=", 1)[1]).expanduser().resolve()
     saved = run / ".hydra" / "overrides.yaml"
     if not saved.is_file():
@@ -275,11 +369,18 @@ def resume_args(args: list[str]) -> list[str]:
         raise GanadInputError(f"resume: no checkpoint {run / 'checkpoints' / 'last.ckpt'}")
     from ganad_cli.safety import load_checkpoint_safely
 
+    original = saved_overrides(saved)
     # Lightning unpickles ckpt_path itself: refuse a damaged or code-running file first
     load_checkpoint_safely(run / "checkpoints" / "last.ckpt", "resume: checkpoint")
-    original = [o for o in OmegaConf.load(saved) if not o.startswith(("resume=", "hydra.run.dir="))]
     extra = [a for a in args if not a.startswith("resume=")]
-    return [*original, *extra, f"resume={run}", f"hydra.run.dir={run}"]
+    check_resume_keeps_model_and_data(run, original, extra)
+    return [
+        *original,
+        *extra,
+        f"resume={run}",
+        f"hydra.run.dir={run}",
+        f"hydra.output_subdir={RESUME_SUBDIR}",
+    ]
 
 
 def cmd_train(args: list[str]) -> int:
@@ -292,7 +393,9 @@ def cmd_train(args: list[str]) -> int:
     return _run_hydra_app(train_app, "ganad train", args, "train")
 
 
-def _precheck_then_run(args: list[str], config_name: str, precheck, app) -> int:
+def _precheck_then_run(
+    args: list[str], config_name: str, precheck, app, lock: Path | None = None
+) -> int:
     """Compose-level checks, then a command-specific precheck, before Hydra makes a folder."""
     overrides, multirun, only_prints = split_args(args)
     if not only_prints:
@@ -301,7 +404,7 @@ def _precheck_then_run(args: list[str], config_name: str, precheck, app) -> int:
             precheck(overrides, multirun)
         except GanadInputError as exc:
             return error(str(exc))
-    return _run_hydra_app(app, f"ganad {config_name}", args, config_name)
+    return _run_hydra_app(app, f"ganad {config_name}", args, config_name, lock)
 
 
 def cmd_evaluate(args: list[str]) -> int:
@@ -341,7 +444,10 @@ def cmd_bench(args: list[str]) -> int:
     from ganad_cli.apps import bench_app
     from ganad_cli.bench import precheck
 
-    return _precheck_then_run(args, "bench", precheck, bench_app)
+    # bench writes bench.csv/bench.md into the run folder itself: one writer at a time
+    runs = [a.split("=", 1)[1] for a in split_args(args)[0] if a.startswith("run=")]
+    lock = Path(runs[-1]).expanduser().absolute() if runs and Path(runs[-1]).is_dir() else None
+    return _precheck_then_run(args, "bench", precheck, bench_app, lock)
 
 
 COMMANDS.update(bench=cmd_bench)

@@ -91,8 +91,11 @@ def read_windows(path: Path, fmt: str, shape: tuple[int, int]) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def read_input(path: Path, fmt: str, detector: Detector) -> tuple[np.ndarray, pd.DataFrame]:
-    """Windows and their per-row description (position, and class for WFDB)."""
+def read_input(
+    path: Path, fmt: str, detector: Detector
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray | None]:
+    """Windows, their per-row description (position; for WFDB class and RR features) and the
+    RR features as an array (None for CSV/NPY windows, which carry no beat positions)."""
     data = OmegaConf.create(detector.data)
     if fmt == "wfdb":
         from ganad_cli.data.mitbih import extract_record
@@ -113,13 +116,17 @@ def read_input(path: Path, fmt: str, detector: Detector) -> tuple[np.ndarray, pd
         info = pd.DataFrame(
             {"position": np.arange(len(x)), "symbol": out["sym"], "class": out["cls"]}
         )
-        return x.astype(np.float32), info
+        from ganad_cli.data.rhythm import RR_FEATURES
+
+        for i, name in enumerate(RR_FEATURES):
+            info[name] = out["rr"][:, i]
+        return x.astype(np.float32), info, out["rr"]
     x = read_windows(path, fmt, detector.shape)
     if data.get("normalize") not in (None, "none"):
         from ganad_cli.data.tabular import normalize
 
         x = normalize(x, data.normalize).astype(np.float32)
-    return x, pd.DataFrame({"position": np.arange(len(x))})
+    return x, pd.DataFrame({"position": np.arange(len(x))}), None
 
 
 def _paths(cfg: DictConfig) -> tuple[Path, Path, str]:
@@ -150,10 +157,10 @@ def precheck(overrides: list[str], multirun: bool) -> None:
 def run_detection(cfg: DictConfig, out_dir: Path) -> Path:
     run_dir, path, fmt = _paths(cfg)
     detector = Detector.load(run_dir / "detector.pt")
-    x, frame = read_input(path, fmt, detector)
+    x, frame, context = read_input(path, fmt, detector)
     use_gpu = cfg.get("accelerator") in ("gpu", "cuda") and torch.cuda.is_available()
     detector.model.to("cuda" if use_gpu else "cpu")
-    scores, comps = detector.decision_function(torch.from_numpy(x))
+    scores, comps = detector.decision_function(torch.from_numpy(x), context)
     frame["score"] = scores
     for name, values in comps.items():
         frame[name] = values

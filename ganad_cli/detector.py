@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ganad_cli import __version__
+from ganad_cli.choices import RHYTHM_COMPONENTS
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert
 from ganad_cli.io import atomic_torch_save
@@ -21,6 +22,7 @@ from ganad_cli.models.base import GanadModule
 from ganad_cli.models.registry import build_model
 from ganad_cli.scoring.combine import FittedScore
 from ganad_cli.scoring.components import compute_components
+from ganad_cli.scoring.rhythm import RhythmDensity
 
 FORMAT = "ganad-detector"
 FORMAT_VERSION = 1
@@ -34,22 +36,37 @@ class Detector:
     score: FittedScore
     threshold: float
     data: dict  # the data config the model was trained with (preprocessing, shape)
+    rhythm: RhythmDensity | None = None  # score.components has rr_density: fitted on training
 
     def invert(self, x: torch.Tensor, inversion: dict | None = None) -> InversionResult:
         return invert(self.model, x, inversion or self.inversion)
 
-    def components(self, x: torch.Tensor, inv: InversionResult) -> dict[str, np.ndarray]:
-        return compute_components(
-            self.model, x, inv, list(self.score_cfg["components"]), self.score_cfg
-        )
+    def components(
+        self, x: torch.Tensor, inv: InversionResult, context: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Raw components per sample; `context` (RR features per beat) feeds rr_density."""
+        names = list(self.score_cfg["components"])
+        model_names = [n for n in names if n not in RHYTHM_COMPONENTS]
+        comps = compute_components(self.model, x, inv, model_names, self.score_cfg)
+        if "rr_density" in names:
+            if self.rhythm is None or context is None:
+                raise GanadInputError(
+                    "score component 'rr_density' needs every beat's RR features: beats cut from "
+                    "records (data=mitbih, or a WFDB record as ganad detect input), and a detector "
+                    "trained with that component"
+                )
+            comps["rr_density"] = self.rhythm.score(context)
+        return {n: comps[n] for n in names}
 
-    def decision_function(self, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def decision_function(
+        self, x: torch.Tensor, context: np.ndarray | None = None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Total score per sample (higher = more anomalous) and its components."""
-        comps = self.components(x, self.invert(x))
+        comps = self.components(x, self.invert(x), context)
         return self.score.total(comps), comps
 
-    def predict(self, x: torch.Tensor) -> np.ndarray:
-        return (self.decision_function(x)[0] > self.threshold).astype(int)
+    def predict(self, x: torch.Tensor, context: np.ndarray | None = None) -> np.ndarray:
+        return (self.decision_function(x, context)[0] > self.threshold).astype(int)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +81,7 @@ class Detector:
             "score": self.score.to_dict(),
             "threshold": float(self.threshold),
             "data": self.data,
+            "rhythm": None if self.rhythm is None else self.rhythm.to_dict(),
         }
 
     def save(self, path: str | Path) -> None:
@@ -101,6 +119,7 @@ class Detector:
                 FittedScore.from_dict(blob["score"]),
                 float(blob["threshold"]),
                 blob["data"],
+                RhythmDensity.from_dict(blob["rhythm"]) if blob.get("rhythm") else None,
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise GanadInputError(

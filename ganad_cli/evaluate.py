@@ -55,6 +55,9 @@ def load_run_config(run_dir: Path) -> DictConfig:
         raise GanadInputError(
             f"run config {path} could not be read ({type(exc).__name__})"
         ) from exc
+    from ganad_cli.untrusted import check_saved_config
+
+    check_saved_config(OmegaConf.to_container(cfg, resolve=False), path)
     missing = [k for k in ("data", "model", *GROUPS) if k not in cfg]
     if not isinstance(cfg, DictConfig) or missing:
         raise GanadInputError(f"run config {path} lacks {missing}; expected a 'ganad train' config")
@@ -170,7 +173,7 @@ def run_evaluation(eval_cfg: DictConfig, out_dir: Path) -> dict:
     use_gpu = cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
     model.to("cuda" if use_gpu else "cpu")
     t0 = time.perf_counter()
-    detector, val_res = fit_detector(model, splits.val, cfg)
+    detector, val_res = fit_detector(model, splits.val, cfg, splits.train)
     metrics = evaluate_into(
         detector, splits, val_res, out_dir, cfg, extra={"evaluated_run": str(run_dir.resolve())}
     )

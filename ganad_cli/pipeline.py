@@ -21,6 +21,7 @@ from ganad_cli.data.base import Samples, Splits
 from ganad_cli.data.datamodule import WindowDataModule
 from ganad_cli.data.splits import make_splits
 from ganad_cli.detector import Detector
+from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult
 from ganad_cli.inversion.run import calibrate_eps
 from ganad_cli.io import atomic_write_json, atomic_write_text
@@ -55,11 +56,13 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     the checkpoint kept as best (`checkpoints/best.ckpt` via ModelCheckpoint)."""
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from ganad_cli.callbacks import EpochValAUROC, TrainingClock
+    from ganad_cli.callbacks import AdoptResumedConfig, EpochValAUROC, TrainingClock
     from ganad_cli.checkpoint_io import AtomicCheckpointIO
 
     t = cfg.trainer
     callbacks: list[pl.Callback] = [TrainingClock()]  # before the checkpoints: they store it
+    if cfg.get("resume"):
+        callbacks.append(AdoptResumedConfig(run_dir))
     select_best = t.get("select_epoch", "last") == "best_val_auroc"
     if select_best:
         if val is None:
@@ -259,8 +262,12 @@ def timed_inversion(detector: Detector, x: torch.Tensor) -> tuple[InversionResul
     return inv, time.perf_counter() - t0
 
 
-def fit_detector(model: GanadModule, val: Samples, cfg: DictConfig) -> tuple[Detector, dict]:
-    """Fit score combination and tau on validation only; returns the detector and val results."""
+def fit_detector(
+    model: GanadModule, val: Samples, cfg: DictConfig, train: Samples | None = None
+) -> tuple[Detector, dict]:
+    """Fit score combination and tau on validation only (the rr_density component on the
+    training beats, as the GAN: normals, plus any deliberate contamination); returns the
+    detector and the validation results."""
     detector = Detector(
         model,
         to_plain(cfg.inversion),
@@ -269,11 +276,20 @@ def fit_detector(model: GanadModule, val: Samples, cfg: DictConfig) -> tuple[Det
         0.0,  # type: ignore[arg-type]
         to_plain(cfg.data),
     )
+    if "rr_density" in cfg.score.components:
+        from ganad_cli.scoring.rhythm import RhythmDensity
+
+        if train is None or train.context is None or val.context is None:
+            raise GanadInputError(
+                f"config key 'score.components': rr_density needs beats with RR features "
+                f"(data=mitbih); data {cfg.data.name!r} has no beat positions"
+            )
+        detector.rhythm = RhythmDensity.fit(train.context, seed=int(cfg.seed))
     x_val = torch.from_numpy(val.x)
     # a data-driven eps (inversion.eps_quantile) is calibrated on validation normals only
     detector.inversion = calibrate_eps(model, x_val, val.label, detector.inversion)
     inv, seconds = timed_inversion(detector, x_val)
-    comps = detector.components(x_val, inv)
+    comps = detector.components(x_val, inv, val.context)
     detector.score = fit_combination(comps, val.label, cfg.score)
     scores = detector.score.total(comps)
     detector.threshold = fit_threshold(scores, val.label, cfg.threshold)
@@ -283,7 +299,7 @@ def fit_detector(model: GanadModule, val: Samples, cfg: DictConfig) -> tuple[Det
 def score_split(detector: Detector, s: Samples) -> dict:
     x = torch.from_numpy(s.x)
     inv, seconds = timed_inversion(detector, x)
-    comps = detector.components(x, inv)
+    comps = detector.components(x, inv, s.context)
     return {"inv": inv, "seconds": seconds, "comps": comps, "scores": detector.score.total(comps)}
 
 
@@ -372,6 +388,10 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
         if not trainer.interrupted:
             raise
     train_seconds = time.perf_counter() - t0
+    if cfg.get("resume"):  # training had already ended: fit restored the checkpoint and stopped
+        from ganad_cli.callbacks import adopt_resumed_config
+
+        adopt_resumed_config(run_dir)
     if trainer.interrupted:
         raise KeyboardInterrupt(
             f"training interrupted at epoch {trainer.current_epoch}; checkpoints in "
@@ -385,7 +405,7 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict:
     else:
         model.to("cpu")
 
-    detector, val_res = fit_detector(model, splits.val, cfg)
+    detector, val_res = fit_detector(model, splits.val, cfg, splits.train)
     detector.save(run_dir / "detector.pt")
     metrics = evaluate_into(detector, splits, val_res, run_dir, cfg)
     runtime = {

@@ -45,28 +45,45 @@ def _flatten(d: object, prefix: str = "") -> dict[str, object]:
     return {prefix[:-1]: json.dumps(d) if isinstance(d, list) else d}
 
 
-def _config(run: Path) -> dict | None:
+def _config(run: Path) -> tuple[dict | None, str]:
+    """The run's config (read, never resolved), or None and why it was not usable."""
+    from ganad_cli.untrusted import check_saved_config
+
     for name in ("effective_config.yaml", ".hydra/config.yaml"):
         path = run / name
-        if path.is_file():
+        if not path.is_file():
+            continue
+        try:
             cfg = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-            if isinstance(cfg, dict) and all(g in cfg for g in GROUPS):
-                return cfg
-    return None
+            check_saved_config(cfg, path)
+        except GanadInputError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - any unreadable YAML: the run is skipped, named
+            return None, f"{path} could not be read ({type(exc).__name__})"
+        if all(g in cfg for g in GROUPS):
+            return cfg, ""
+        return None, f"{path} lacks one of {', '.join(GROUPS)}"
+    return None, "no effective_config.yaml or .hydra/config.yaml"
 
 
 def collect(root: Path) -> pd.DataFrame:
     """One row per run folder: its configuration (flattened), test metrics and, per class, the
     flagged rate, the count and (anomaly classes) the AUROC against the normals."""
     rows = []
+    skipped: list[str] = []
     for metrics_file in sorted(root.rglob("metrics.json")):
         run = metrics_file.parent
-        cfg = _config(run)
+        cfg, why = _config(run)
         if cfg is None:
+            skipped.append(f"{run}: {why}")
             continue
         try:
             metrics = json.loads(metrics_file.read_text())
-        except (OSError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            skipped.append(f"{metrics_file}: not readable JSON ({type(exc).__name__})")
+            continue
+        if not isinstance(metrics, dict):
+            skipped.append(f"{metrics_file}: not a JSON object")
             continue
         row: dict[str, object] = {"run": str(run.relative_to(root)) or "."}
         for g in GROUPS:
@@ -84,7 +101,9 @@ def collect(root: Path) -> pd.DataFrame:
             if "auroc_vs_normal" in vals:  # anomaly classes only
                 row[f"auroc[{c}]"] = vals["auroc_vs_normal"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame.attrs["skipped"] = skipped
+    return frame
 
 
 def _groupable(v: object) -> object:
@@ -161,6 +180,9 @@ def build_report(root: Path, out: Path | None = None) -> tuple[pd.DataFrame, str
     if not root.is_dir():
         raise GanadInputError(f"report directory {root} not found")
     runs = collect(root)
+    skipped = runs.attrs.get("skipped", [])
+    for line in skipped:
+        print(f"ganad: warning: skipped run {line}", file=sys.stderr)
     if runs.empty:
         raise GanadInputError(
             f"no run folders under {root}; expected folders with metrics.json and "
@@ -172,6 +194,8 @@ def build_report(root: Path, out: Path | None = None) -> tuple[pd.DataFrame, str
         "as mean ± std (ddof=1) over seeds/folds; 'flagged X' = fraction of class X above tau.\n\n"
         + markdown(table)
     )
+    if skipped:
+        text += f"\nSkipped {len(skipped)} run(s):\n\n" + "".join(f"- {s}\n" for s in skipped)
     out = Path(out) if out else root
     atomic_write_text(out / "report.md", text)
     atomic_write_text(out / "report.csv", table.to_csv(index=False))

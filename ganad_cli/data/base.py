@@ -15,6 +15,8 @@ class Samples:
     group: source of each sample (record, patient, file) for patient-wise splits;
     label: 1 = anomalous, 0 = normal (set by the split from `normal_classes`);
     image_shape: (height, width) when each window is a row-major image (height*width == length).
+    context: per-sample side features, float32 (n, k), or None; for beats the RR features of
+    `ganad_cli.data.rhythm.RR_FEATURES`, computed from the record's beat positions.
     """
 
     x: np.ndarray
@@ -22,6 +24,7 @@ class Samples:
     group: np.ndarray
     label: np.ndarray | None = None
     image_shape: tuple[int, int] | None = None
+    context: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.x)
@@ -31,6 +34,8 @@ class Samples:
             raise ValueError("x, cls and group must have the same length")
         if self.image_shape is not None and int(np.prod(self.image_shape)) != self.x.shape[2]:
             raise ValueError(f"image_shape {self.image_shape} != length {self.x.shape[2]}")
+        if self.context is not None and len(self.context) != n:
+            raise ValueError("context must have one row per sample")
 
     def __len__(self) -> int:
         return len(self.x)
@@ -42,6 +47,7 @@ class Samples:
             group=self.group[idx],
             label=None if self.label is None else self.label[idx],
             image_shape=self.image_shape,
+            context=None if self.context is None else self.context[idx],
         )
 
     @property

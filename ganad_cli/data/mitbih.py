@@ -7,7 +7,8 @@ Presets (`data.preprocess`):
 - kachuee (Kachuee et al., ICHI 2018): resample to 125 Hz, cut 10 s windows, min-max each window
   to [0, 1], T = median R-R interval in the window, each beat = 1.2*T samples from its R peak,
   zero-padded to 187 samples; `data.resample_length` (e.g. 160, beta-VAEGAN) then interpolates.
-R peaks are the annotation positions (the reference beat labels), not a detector's.
+R peaks are the annotation positions (the reference beat labels), not a detector's. Every beat
+also carries its RR features (ganad_cli.data.rhythm) as `Samples.context`.
 BeatGAN's own code also band-passes (biosppy FIR 3-45 Hz): add `data.bandpass=[3,45]`. It stores
 both leads but trains on MLII only by default (nc=1); `data.two_leads=true` feeds both. Its
 validation set holds 10 % of every anomaly class: `data.val_anomaly_fraction=0.1`.
@@ -26,6 +27,7 @@ from omegaconf import DictConfig
 from ganad_cli.data import cache
 from ganad_cli.data.base import Samples
 from ganad_cli.data.locations import cache_dir, mitdb_root
+from ganad_cli.data.rhythm import rr_features
 from ganad_cli.errors import GanadInputError
 
 log = logging.getLogger("ganad")
@@ -284,6 +286,7 @@ def preprocess_params(cfg: DictConfig) -> dict:
         "lead": cfg.lead,
         "two_leads": bool(cfg.two_leads),
         "bandpass": list(cfg.bandpass) if cfg.bandpass else None,
+        "rr_features": 1,  # version of ganad_cli.data.rhythm's features stored with the beats
     }
     if cfg.preprocess == "beatgan":
         p.update(before=int(cfg.beatgan_before), after=int(cfg.beatgan_after))
@@ -322,6 +325,7 @@ def _extract(root: Path, rec: int, cfg: DictConfig) -> dict[str, np.ndarray]:
     sym = symbols[keep]
     return {
         "x": x.astype(np.float32),
+        "rr": rr_features(beats, fs)[keep],
         "cls": np.array([AAMI[s] for s in sym], dtype="<U1"),
         "sym": sym.astype("<U1"),
         "channels": np.array([names[c] for c in chans]),
@@ -420,4 +424,5 @@ def load_mitbih(cfg: DictConfig) -> Samples:
         x=np.concatenate([a["x"] for _, a in parts]),
         cls=np.concatenate([a["cls"] for _, a in parts]),
         group=np.concatenate([np.full(len(a["x"]), str(rec)) for rec, a in parts]),
+        context=np.concatenate([a["rr"] for _, a in parts]),
     )

@@ -171,6 +171,8 @@ def fit_combination(comps: dict[str, np.ndarray], labels: np.ndarray, cfg: Any) 
         fitted.svm = asdict(fit_svm(z, labels, cfg))
         fitted.weights = []  # the SVM replaces the linear weights
         return fitted
+    if combine == "equal":  # label-free: the standardisation above saw validation normals only
+        return fitted
     has_both = 0 < labels.sum() < len(labels)
     if len(names) > 1 and not has_both:
         log.warning(

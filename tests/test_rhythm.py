@@ -1,0 +1,120 @@
+"""Rhythm context (issue 17): RR features per beat, the rr_density component, a detector that
+carries it, and the label-free `equal` combination."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import wfdb
+
+from ganad_cli.cli import main
+from ganad_cli.data.rhythm import RR_FEATURES, rr_features
+from ganad_cli.errors import GanadInputError
+from ganad_cli.scoring.rhythm import RhythmDensity
+
+
+def test_rr_features_of_a_premature_beat():
+    beats = np.array([0, 360, 720, 1080, 1300, 1800, 2160])  # beat 4 early, then a pause
+    f = rr_features(beats, fs=360)
+    assert f.shape == (7, len(RR_FEATURES))
+    np.testing.assert_allclose(f[4, :2], [220 / 360, 500 / 360], rtol=1e-5)
+    local = np.mean([1.0, 1.0, 1.0, 1.0])  # the intervals before beat 4 (its own excluded)
+    np.testing.assert_allclose(f[4, 2], (220 / 360) / local, rtol=1e-5)
+    assert f[4, 2] < 0.7 < 1.2 < f[4, 3]
+    np.testing.assert_allclose(f[0], [1, 1, 1, 1], rtol=1e-6)  # first beat: its neighbour's RR
+
+
+def test_rr_features_match_the_annotations_of_record_100(mitdb_root: Path):
+    ann = wfdb.rdann(str(mitdb_root / "100"), "atr")
+    beats = np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym in "NA"])
+    f = rr_features(beats, 360)
+    np.testing.assert_allclose(f[1:, 0], np.diff(beats) / 360, rtol=1e-6)
+    assert np.isfinite(f).all() and 0.5 < np.median(f[:, 0]) < 1.2
+
+
+def test_density_ranks_premature_beats_above_normal_ones():
+    rng = np.random.default_rng(0)
+    normal = np.exp(rng.normal([0, 0, 0, 0], 0.05, size=(2000, 4))).astype(np.float32)
+    premature = normal[:200].copy()
+    premature[:, [0, 2]] *= 0.6
+    premature[:, [1, 3]] *= 1.4
+    d = RhythmDensity.fit(normal[200:])
+    s_normal, s_premature = d.score(normal[:200]), d.score(premature)
+    assert (s_premature > np.quantile(s_normal, 0.99)).mean() > 0.95
+    again = RhythmDensity.from_dict(json.loads(json.dumps(d.to_dict())))
+    np.testing.assert_allclose(again.score(premature), s_premature, rtol=1e-6)
+    nan_row = np.full((1, 4), np.nan, dtype=np.float32)
+    assert np.isfinite(d.score(np.concatenate([nan_row, normal[:5]]))).all()
+    with pytest.raises(GanadInputError, match="rr_density"):
+        RhythmDensity.fit(normal[:5])
+
+
+def test_rr_density_on_windows_without_beat_positions_is_one_line(in_tmp, capfd):
+    code = main(["train", "experiment=smoke", "score=rhythm", "trainer.max_epochs=1"])
+    assert code == 2
+    err = [ln for ln in capfd.readouterr().err.splitlines() if ln.strip()]
+    assert err[-1].startswith("ganad: error:") and "rr_density" in err[-1]
+    assert not list(in_tmp.rglob("metrics.json"))
+
+
+@pytest.fixture(scope="module")
+def rhythm_run(tmp_path_factory, mitdb_root) -> Path:
+    base = tmp_path_factory.mktemp("rhythm")
+    args = [
+        "train",
+        "data=mitbih",
+        f"data.root={mitdb_root}",
+        "data.records=[100,101,119,208,209]",
+        "data.val_anomaly_fraction=0.3",
+        "data.download=false",
+        f"data.cache_dir={base / 'cache'}",
+        "model=beatgan",
+        "model.latent_dim=8",
+        "model.base_channels=8",
+        "score=rhythm",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=5",
+        "plots=false",
+        f"hydra.run.dir={base / 'run'}",
+    ]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(base)
+        mp.setenv("CI", "true")
+        assert main(args) == 0
+    return base / "run"
+
+
+def test_rhythm_run_scores_every_test_beat_with_both_components(rhythm_run: Path):
+    scores = pd.read_csv(rhythm_run / "scores.csv")
+    assert {"residual", "rr_density", "score"} <= set(scores.columns)
+    assert np.isfinite(scores[["residual", "rr_density", "score"]].to_numpy()).all()
+    metrics = json.loads((rhythm_run / "metrics.json").read_text())
+    assert metrics["test/components"] == ["residual", "rr_density"]
+    # records 119/208/209 hold many V and S beats: their rhythm alone separates them from N
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(scores["label"], scores["rr_density"]) > 0.75
+
+
+def test_rhythm_detector_scores_a_record_with_rr_columns(rhythm_run: Path, mitdb_root, tmp_path):
+    out = tmp_path / "beats.csv"
+    assert (
+        main(["detect", f"run={rhythm_run}", f"input={mitdb_root / '119.hea'}", f"output={out}"])
+        == 0
+    )
+    frame = pd.read_csv(out)
+    assert set(RR_FEATURES) <= set(frame.columns) and "rr_density" in frame.columns
+    assert np.isfinite(frame["rr_density"]).all()
+    v = frame["class"] == "V"
+    assert frame.loc[v, "rr_density"].median() > frame.loc[~v, "rr_density"].median()
+
+
+def test_equal_combination_uses_no_label(rhythm_run: Path, in_tmp):
+    assert main(["evaluate", f"run={rhythm_run}", "+score.combine=equal"]) == 0
+    (metrics_file,) = (rhythm_run / "evaluations").rglob("metrics.json")
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["test/lambda"] == [0.5, 0.5]
