@@ -236,29 +236,21 @@ def _filtered_help(app: Callable[[], object], prog: str, args: list[str]) -> int
     return code
 
 
-def _output_folder(config_name: str, overrides: list[str], multirun: bool) -> tuple[str, Path]:
-    """The (key, folder) Hydra will write for this command line, with `${now:}` resolved once."""
-    from ganad_cli.safety import output_dirs
-
-    first = _variants(overrides)[0] if multirun else overrides
-    key, folder = output_dirs(config_name, first, multirun)[0]
-    return key, Path(folder).expanduser().absolute()
-
-
-def _locked_train_args(args: list[str]) -> tuple[list[str], Path]:
-    """Pin the run (or sweep) folder Hydra will use, so the lock taken before Hydra starts is on
-    that very folder; a new run into a folder that already holds one is refused."""
+def _locked_train_args(args: list[str], key: str, folder: str) -> tuple[list[str], Path]:
+    """Pin the run (or sweep) folder Hydra will use (`${now:}` resolved once, by preflight), so
+    the lock taken before Hydra starts is on that very folder; a new run into a folder that
+    already holds one is refused."""
     overrides, multirun, _ = split_args(args)
-    key, folder = _output_folder("train", overrides, multirun)
+    path = Path(folder).expanduser().absolute()
     resuming = any(o.startswith("resume=") for o in overrides)
-    if not resuming and not multirun and (folder / ".hydra" / "config.yaml").is_file():
+    if not resuming and not multirun and (path / ".hydra" / "config.yaml").is_file():
         raise GanadInputError(
-            f"config key '{key}': {folder} already holds a run; expected a new folder (or "
-            f"continue that run with: ganad train resume={folder})"
+            f"config key '{key}': {path} already holds a run; expected a new folder (or "
+            f"continue that run with: ganad train resume={path})"
         )
     if not any(o.startswith(f"{key}=") for o in overrides):
-        args = [*args, f"{key}={folder}"]
-    return args, folder
+        args = [*args, f"{key}={path}"]
+    return args, path
 
 
 def _run_hydra_app(
@@ -279,9 +271,9 @@ def _run_hydra_app(
 
         try:
             preflight(config_name, overrides, multirun)
-            check_output_dirs(config_name, overrides, multirun)
-            if config_name == "train" and not ({"--cfg", "-c"} & set(args)):
-                args, lock = _locked_train_args(args)
+            dirs = check_output_dirs(config_name, overrides, multirun)
+            if config_name == "train" and dirs and not ({"--cfg", "-c"} & set(args)):
+                args, lock = _locked_train_args(args, *dirs[0])
         except GanadInputError as exc:
             return error(str(exc))
     if "--help" in args or "-h" in args:
@@ -330,19 +322,16 @@ def check_resume_keeps_model_and_data(run: Path, original: list[str], extra: lis
     except (HydraException, OmegaConfBaseException, ValueError):
         return  # preflight reports the bad override itself
     a, b = OmegaConf.to_container(before), OmegaConf.to_container(after)
-    changed = ["seed"] if a.get("seed") != b.get("seed") else []
-    data_a, data_b = a["data"], b["data"]
-    changed += [
-        f"data.{k}"
-        for k in sorted(set(data_a) | set(data_b))
-        if k not in DATA_LOCATION_KEYS and data_a.get(k) != data_b.get(k)
-    ]
-    changed += [f"model.{k}" for k in MODEL_IDENTITY_KEYS if a["model"].get(k) != b["model"].get(k)]
+    data_keys = sorted((set(a["data"]) | set(b["data"])) - set(DATA_LOCATION_KEYS))
+    pairs = {"seed": (a.get("seed"), b.get("seed"))}
+    pairs.update({f"data.{k}": (a["data"].get(k), b["data"].get(k)) for k in data_keys})
+    pairs.update(
+        {f"model.{k}": (a["model"].get(k), b["model"].get(k)) for k in MODEL_IDENTITY_KEYS}
+    )
+    changed = [k for k, (was, now) in pairs.items() if was != now]
     if changed:
         first = changed[0]
-        top, _, leaf = first.partition(".")
-        was = a.get(top) if not leaf else a[top].get(leaf)
-        now = b.get(top) if not leaf else b[top].get(leaf)
+        was, now = pairs[first]
         raise GanadInputError(
             f"resume: config key '{first}' would change from {was!r} to {now!r} "
             f"({len(changed)} key(s) differ: {', '.join(changed[:6])}); expected the model and "

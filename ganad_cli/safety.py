@@ -74,8 +74,11 @@ def output_dirs(config_name: str, overrides: list[str], multirun: bool) -> list[
         GlobalHydra.instance().clear()
 
 
-def check_output_dirs(config_name: str, overrides: list[str], multirun: bool) -> None:
-    """Raise GanadInputError if the run/sweep folder cannot be created (before Hydra tries)."""
+def check_output_dirs(
+    config_name: str, overrides: list[str], multirun: bool
+) -> list[tuple[str, str]]:
+    """Raise GanadInputError if the run/sweep folder cannot be created (before Hydra tries);
+    the (key, folder) pairs composed, for callers that lock them ([] if composing failed)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -85,7 +88,7 @@ def check_output_dirs(config_name: str, overrides: list[str], multirun: bool) ->
         first = _variants(overrides)[0] if multirun else overrides
         dirs = output_dirs(config_name, first, multirun)
     except (HydraException, OmegaConfBaseException, ValueError):
-        return  # anything composing rejects was already reported by preflight
+        return []  # anything composing rejects was already reported by preflight
     for key, folder in dirs:
         problem = writable_dir_problem(folder)
         if problem:
@@ -93,6 +96,7 @@ def check_output_dirs(config_name: str, overrides: list[str], multirun: bool) ->
                 f"config key '{key}': cannot create output folder {folder} ({problem}); expected "
                 "a writable location"
             )
+    return dirs
 
 
 def describe_os_error(exc: OSError) -> str | None:
