@@ -31,9 +31,10 @@ COMPONENTS = (
     "latent_norm",
     "latent_residual",
     "rr_density",  # rhythm, not the model: ganad_cli.scoring.rhythm
+    "template",  # the beat against its record's neighbours, not the model: ganad_cli.scoring.rhythm
 )
-# components computed from the beat positions, not from the networks
-RHYTHM_COMPONENTS = ("rr_density",)
+# components computed from the beat's record (positions and neighbours), not from the networks
+CONTEXT_COMPONENTS = ("rr_density", "template")
 RESIDUAL_NORMS = ("l1", "l2", "rbf")
 # equal: standardised components with equal weights, no label used (the label-free variant)
 COMBINES = ("weighted", "svm", "single", "equal")

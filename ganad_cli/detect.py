@@ -116,9 +116,9 @@ def read_input(
         info = pd.DataFrame(
             {"position": np.arange(len(x)), "symbol": out["sym"], "class": out["cls"]}
         )
-        from ganad_cli.data.rhythm import RR_FEATURES
+        from ganad_cli.data.rhythm import CONTEXT_FEATURES
 
-        for i, name in enumerate(RR_FEATURES):
+        for i, name in enumerate(CONTEXT_FEATURES):
             info[name] = out["rr"][:, i]
         return x.astype(np.float32), info, out["rr"]
     x = read_windows(path, fmt, detector.shape)

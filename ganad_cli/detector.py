@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ganad_cli import __version__
-from ganad_cli.choices import RHYTHM_COMPONENTS
+from ganad_cli.choices import CONTEXT_COMPONENTS
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert
 from ganad_cli.io import atomic_torch_save
@@ -44,10 +44,20 @@ class Detector:
     def components(
         self, x: torch.Tensor, inv: InversionResult, context: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
-        """Raw components per sample; `context` (RR features per beat) feeds rr_density."""
+        """Raw components per sample; `context` (ganad_cli.data.rhythm's features per beat) feeds
+        rr_density and template."""
         names = list(self.score_cfg["components"])
-        model_names = [n for n in names if n not in RHYTHM_COMPONENTS]
+        model_names = [n for n in names if n not in CONTEXT_COMPONENTS]
         comps = compute_components(self.model, x, inv, model_names, self.score_cfg)
+        if "template" in names:
+            from ganad_cli.scoring.rhythm import template_score
+
+            if context is None:
+                raise GanadInputError(
+                    "score component 'template' needs beats cut from records (data=mitbih, or a "
+                    "WFDB record as ganad detect input)"
+                )
+            comps["template"] = template_score(context)
         if "rr_density" in names:
             if self.rhythm is None or context is None:
                 raise GanadInputError(

@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig
 
 from ganad_cli import __version__
+from ganad_cli.choices import CONTEXT_COMPONENTS
 from ganad_cli.config import to_plain, validate_config
 from ganad_cli.data import load_samples
 from ganad_cli.data.base import Samples, Splits
@@ -276,13 +277,19 @@ def fit_detector(
         0.0,  # type: ignore[arg-type]
         to_plain(cfg.data),
     )
+    context_used = [n for n in cfg.score.components if n in CONTEXT_COMPONENTS]
+    if context_used and (val.context is None or (train is not None and train.context is None)):
+        raise GanadInputError(
+            f"config key 'score.components': {', '.join(context_used)} need(s) beats cut from "
+            f"records (data=mitbih); data {cfg.data.name!r} has no beat positions"
+        )
     if "rr_density" in cfg.score.components:
         from ganad_cli.scoring.rhythm import RhythmDensity
 
-        if train is None or train.context is None or val.context is None:
+        if train is None or train.context is None:
             raise GanadInputError(
-                f"config key 'score.components': rr_density needs beats with RR features "
-                f"(data=mitbih); data {cfg.data.name!r} has no beat positions"
+                "config key 'score.components': rr_density is fitted on the training beats' RR "
+                "features, and none were given"
             )
         detector.rhythm = RhythmDensity.fit(train.context, seed=int(cfg.seed))
     x_val = torch.from_numpy(val.x)

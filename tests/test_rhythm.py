@@ -12,7 +12,13 @@ import pytest
 import wfdb
 
 from ganad_cli.cli import main
-from ganad_cli.data.rhythm import RR_FEATURES, rr_features
+from ganad_cli.data.rhythm import (
+    CONTEXT_FEATURES,
+    RR_FEATURES,
+    beat_context,
+    rr_features,
+    template_mse,
+)
 from ganad_cli.errors import GanadInputError
 from ganad_cli.scoring.rhythm import RhythmDensity
 
@@ -26,6 +32,32 @@ def test_rr_features_of_a_premature_beat():
     np.testing.assert_allclose(f[4, 2], (220 / 360) / local, rtol=1e-5)
     assert f[4, 2] < 0.7 < 1.2 < f[4, 3]
     np.testing.assert_allclose(f[0], [1, 1, 1, 1], rtol=1e-6)  # first beat: its neighbour's RR
+
+
+def test_template_mse_singles_out_the_beat_unlike_its_neighbours():
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 1, 64)
+    normal = np.exp(-((t - 0.5) ** 2) / 0.002)
+    x = normal + rng.normal(0, 0.02, size=(60, 1, 64))
+    x[30, 0] = -normal  # an inverted beat in the middle
+    x[0, 0] = np.roll(normal, 20)  # and one at the record's start (the filter's edge)
+    d = template_mse(x.astype(np.float32))
+    assert d.shape == (60,) and d.dtype == np.float32
+    others = np.delete(d, [0, 30])
+    assert d[30] > 50 * np.median(others) and d[0] > 50 * np.median(others)
+    # the median of the neighbours, not their mean: one odd beat does not raise its neighbours
+    assert d[29] < 5 * np.median(others) and d[31] < 5 * np.median(others)
+    assert template_mse(x[:1]).shape == (1,) and template_mse(x[:0]).shape == (0,)
+
+
+def test_beat_context_keeps_rr_of_all_beats_and_template_of_kept_ones():
+    beats = np.array([10, 370, 730, 1090, 1450])
+    keep = np.array([False, True, True, True, False])  # edge beats without a full window
+    x = np.zeros((3, 1, 8), dtype=np.float32)
+    c = beat_context(beats, 360, x, keep)
+    assert c.shape == (3, len(CONTEXT_FEATURES))
+    np.testing.assert_allclose(c[:, :4], rr_features(beats, 360)[keep])
+    np.testing.assert_allclose(c[:, 4], 0.0)
 
 
 def test_rr_features_match_the_annotations_of_record_100(mitdb_root: Path):
@@ -75,7 +107,7 @@ def rhythm_run(tmp_path_factory, mitdb_root) -> Path:
         "model=beatgan",
         "model.latent_dim=8",
         "model.base_channels=8",
-        "score=rhythm",
+        "score=context",
         "trainer.max_epochs=1",
         "trainer.limit_train_batches=5",
         "plots=false",
@@ -88,15 +120,17 @@ def rhythm_run(tmp_path_factory, mitdb_root) -> Path:
     return base / "run"
 
 
-def test_rhythm_run_scores_every_test_beat_with_both_components(rhythm_run: Path):
-    scores = pd.read_csv(rhythm_run / "scores.csv")
-    assert {"residual", "rr_density", "score"} <= set(scores.columns)
-    assert np.isfinite(scores[["residual", "rr_density", "score"]].to_numpy()).all()
-    metrics = json.loads((rhythm_run / "metrics.json").read_text())
-    assert metrics["test/components"] == ["residual", "rr_density"]
-    # records 119/208/209 hold many V and S beats: their rhythm alone separates them from N
+def test_context_run_scores_every_test_beat_with_every_component(rhythm_run: Path):
     from sklearn.metrics import roc_auc_score
 
+    scores = pd.read_csv(rhythm_run / "scores.csv")
+    comps = ["residual", "rr_density", "template"]
+    assert {*comps, "score"} <= set(scores.columns)
+    assert np.isfinite(scores[[*comps, "score"]].to_numpy()).all()
+    metrics = json.loads((rhythm_run / "metrics.json").read_text())
+    assert metrics["test/components"] == comps
+    assert roc_auc_score(scores["label"], scores["template"]) > 0.75
+    # records 119/208/209 hold many V and S beats: their rhythm alone separates them from N
     assert roc_auc_score(scores["label"], scores["rr_density"]) > 0.75
 
 
@@ -107,8 +141,9 @@ def test_rhythm_detector_scores_a_record_with_rr_columns(rhythm_run: Path, mitdb
         == 0
     )
     frame = pd.read_csv(out)
-    assert set(RR_FEATURES) <= set(frame.columns) and "rr_density" in frame.columns
-    assert np.isfinite(frame["rr_density"]).all()
+    assert set(CONTEXT_FEATURES) <= set(frame.columns)
+    assert {"rr_density", "template"} <= set(frame.columns)
+    assert np.isfinite(frame[["rr_density", "template"]].to_numpy()).all()
     v = frame["class"] == "V"
     assert frame.loc[v, "rr_density"].median() > frame.loc[~v, "rr_density"].median()
 
@@ -117,4 +152,4 @@ def test_equal_combination_uses_no_label(rhythm_run: Path, in_tmp):
     assert main(["evaluate", f"run={rhythm_run}", "+score.combine=equal"]) == 0
     (metrics_file,) = (rhythm_run / "evaluations").rglob("metrics.json")
     metrics = json.loads(metrics_file.read_text())
-    assert metrics["test/lambda"] == [0.5, 0.5]
+    np.testing.assert_allclose(metrics["test/lambda"], [1 / 3] * 3)

@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 from ganad_cli.data import cache
 from ganad_cli.data.base import Samples
 from ganad_cli.data.locations import cache_dir, mitdb_root
-from ganad_cli.data.rhythm import rr_features
+from ganad_cli.data.rhythm import beat_context
 from ganad_cli.errors import GanadInputError
 
 log = logging.getLogger("ganad")
@@ -286,7 +286,7 @@ def preprocess_params(cfg: DictConfig) -> dict:
         "lead": cfg.lead,
         "two_leads": bool(cfg.two_leads),
         "bandpass": list(cfg.bandpass) if cfg.bandpass else None,
-        "rr_features": 1,  # version of ganad_cli.data.rhythm's features stored with the beats
+        "context": 2,  # version of ganad_cli.data.rhythm's features stored with the beats
     }
     if cfg.preprocess == "beatgan":
         p.update(before=int(cfg.beatgan_before), after=int(cfg.beatgan_after))
@@ -325,7 +325,7 @@ def _extract(root: Path, rec: int, cfg: DictConfig) -> dict[str, np.ndarray]:
     sym = symbols[keep]
     return {
         "x": x.astype(np.float32),
-        "rr": rr_features(beats, fs)[keep],
+        "rr": beat_context(beats, fs, x, keep),
         "cls": np.array([AAMI[s] for s in sym], dtype="<U1"),
         "sym": sym.astype("<U1"),
         "channels": np.array([names[c] for c in chans]),

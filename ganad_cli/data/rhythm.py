@@ -11,6 +11,12 @@ beats of its record (wfdb.processing.calc_rr gives the intervals):
   run on a live stream).
 
 At a record's first (last) beat the missing interval is the neighbouring one.
+
+A fifth column describes the beat's shape against its own record rather than against the training
+set: template_mse, the mean squared difference between the beat and the element-wise median of
+the beats within `TEMPLATE_HALF_WINDOW` beats either side of it (scipy's median filter along the
+beat axis). A ventricular or fusion beat differs from the beats around it even in a patient whose
+normal morphology the model never saw; it needs no labels and no training.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 RR_FEATURES = ("pre_rr", "post_rr", "pre_ratio", "post_ratio")
+CONTEXT_FEATURES = (*RR_FEATURES, "template_mse")
 LOCAL_BEATS = 10
+TEMPLATE_HALF_WINDOW = 20
 
 
 def rr_features(beat_samples: np.ndarray, fs: float) -> np.ndarray:
@@ -42,3 +50,28 @@ def rr_features(beat_samples: np.ndarray, fs: float) -> np.ndarray:
     local = np.where(local > 0, local, np.nan)
     out = np.stack([pre, post, pre / local, post / local], axis=1)
     return out.astype(np.float32)
+
+
+def template_mse(x: np.ndarray, half_window: int = TEMPLATE_HALF_WINDOW) -> np.ndarray:
+    """float32 (n_beats,): each beat (n, channels, length) against the median of its neighbours."""
+    from scipy.ndimage import median_filter
+
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.float32)
+    size = (min(2 * half_window + 1, 2 * len(x) - 1),) + (1,) * (x.ndim - 1)
+    # "mirror" pads the record's first beats with the beats after them (not with copies of
+    # themselves, which would make an odd first beat its own template)
+    template = median_filter(x, size=size, mode="mirror")
+    return ((x - template) ** 2).reshape(len(x), -1).mean(axis=1).astype(np.float32)
+
+
+def beat_context(
+    beat_samples: np.ndarray, fs: float, x: np.ndarray, keep: np.ndarray | None = None
+) -> np.ndarray:
+    """float32 (n_kept, 5): the CONTEXT_FEATURES of one record's beats. RR intervals come from
+    every beat position; `x` holds the windows of the beats kept (`keep`, e.g. not at an edge)."""
+    rr = rr_features(beat_samples, fs)
+    if keep is not None:
+        rr = rr[keep]
+    return np.column_stack([rr, template_mse(x)]).astype(np.float32)

@@ -1,4 +1,9 @@
-"""The `rr_density` score component: how unusual a beat's rhythm is for a normal beat.
+"""Score components from a beat's record rather than from the networks.
+
+`template`: the log of the beat's template_mse (ganad_cli.data.rhythm), how far its shape is from
+the median of the beats around it in its own record; nothing is fitted.
+
+`rr_density`: how unusual a beat's rhythm is for a normal beat.
 
 A Gaussian mixture (scikit-learn) on the log RR features (ganad_cli.data.rhythm) of the training
 normals; the component is the negative log-likelihood, so higher = more anomalous. Only training
@@ -13,13 +18,29 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
+from ganad_cli.data.rhythm import CONTEXT_FEATURES, RR_FEATURES
 from ganad_cli.errors import GanadInputError
 
 MAX_FIT_BEATS = 50_000  # a seeded subsample beyond this: the fit's cost, not its quality
 
 
 def _log_features(context: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(np.asarray(context, dtype=np.float64), 1e-3, None))
+    rr = np.asarray(context, dtype=np.float64)[:, : len(RR_FEATURES)]
+    return np.log(np.clip(rr, 1e-3, None))
+
+
+TEMPLATE_COLUMN = CONTEXT_FEATURES.index("template_mse")
+
+
+def template_score(context: np.ndarray) -> np.ndarray:
+    """log template_mse per beat (higher = further from its neighbours)."""
+    context = np.asarray(context, dtype=np.float64)
+    if context.ndim != 2 or context.shape[1] <= TEMPLATE_COLUMN:
+        raise GanadInputError(
+            "score component 'template' needs each beat's template_mse: beats cut from records "
+            "by a ganad version that computes it (data=mitbih, or a WFDB record as detect input)"
+        )
+    return np.log(np.clip(context[:, TEMPLATE_COLUMN], 1e-8, None)).astype(np.float32)
 
 
 @dataclass
