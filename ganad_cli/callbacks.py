@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import time
 from pathlib import Path
 
@@ -114,6 +115,12 @@ class EpochValAUROC(pl.Callback):
         self.history.append(auroc)
         pl_module.log("val/epoch_auroc", auroc, prog_bar=True, logger=True)
 
+    def state_dict(self) -> dict:
+        return {"history": list(self.history)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = [float(v) for v in state_dict.get("history", [])]
+
 
 class TrainingClock(pl.Callback):
     """Seconds spent in training epochs, summed across resumes: the total travels inside every
@@ -142,6 +149,47 @@ class TrainingClock(pl.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.seconds = float(state_dict.get("seconds", 0.0))
         self.epochs = state_dict.get("epochs")
+
+
+class RNGStates(pl.Callback):
+    """The torch (CPU and CUDA), numpy and Python `random` generator states, saved in every
+    checkpoint and restored on resume, so a resumed run draws the same noise (z, dropout, the
+    gradient penalty's mixing) as the uninterrupted run would have. Lightning saves a callback's
+    `state_dict` when the checkpoint is written (here: at the end of an epoch). Only tensors,
+    ints, floats and tuples: the checkpoint still loads with `torch.load(weights_only=True)`.
+
+    The states are set as soon as the checkpoint is restored: the resumed process then draws
+    exactly what the uninterrupted one drew after that save (the first draw being the data
+    loader's base seed, which Lightning takes before `on_train_start` on a resume). A checkpoint
+    without them (an older ganad) resumes as before."""
+
+    def state_dict(self) -> dict:
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        state: dict = {
+            "torch": torch.get_rng_state(),
+            "numpy": {
+                "kind": str(kind),
+                "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(gauss),
+            },
+            "python": random.getstate(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["torch.cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        torch.set_rng_state(state["torch"])
+        n = state["numpy"]
+        keys = n["keys"].numpy().astype(np.uint32)
+        np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["cached_gaussian"]))
+        version, internal, gauss_next = state["python"]
+        random.setstate((version, tuple(internal), gauss_next))
+        cuda = state.get("torch.cuda")
+        if cuda is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
 
 
 from ganad_cli.untrusted import RESUME_SUBDIR  # noqa: E402

@@ -57,11 +57,13 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     the checkpoint kept as best (`checkpoints/best.ckpt` via ModelCheckpoint)."""
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from ganad_cli.callbacks import AdoptResumedConfig, EpochValAUROC, TrainingClock
+    from ganad_cli.callbacks import AdoptResumedConfig, EpochValAUROC, RNGStates, TrainingClock
     from ganad_cli.checkpoint_io import AtomicCheckpointIO
 
     t = cfg.trainer
-    callbacks: list[pl.Callback] = [TrainingClock()]  # before the checkpoints: they store it
+    # before the checkpoints, which store them; RNGStates makes a resumed run draw what the
+    # uninterrupted one would (see tests/test_resume_determinism.py)
+    callbacks: list[pl.Callback] = [TrainingClock(), RNGStates()]
     if cfg.get("resume"):
         callbacks.append(AdoptResumedConfig(run_dir))
     select_best = t.get("select_epoch", "last") == "best_val_auroc"

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sized
+
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from ganad_cli.data.base import Splits
+
+
+class EpochShuffle(RandomSampler):
+    """A shuffle whose order for epoch e is the permutation of a generator seeded with
+    seed + e (Lightning calls `set_epoch` before every epoch), so it does not depend on the
+    epochs before: a run resumed from a checkpoint sees the same batches as one trained in one
+    go. (A generator seeded once would restart at epoch 0's order after a resume.) Under DDP
+    Lightning replaces a RandomSampler with a DistributedSampler, seeded the same way."""
+
+    def __init__(self, data_source: Sized, seed: int):
+        super().__init__(data_source)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        yield from torch.randperm(len(self.data_source), generator=generator).tolist()
 
 
 class WindowDataModule(pl.LightningDataModule):
@@ -19,12 +41,11 @@ class WindowDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         x = torch.from_numpy(self.splits.train.x)
-        generator = torch.Generator().manual_seed(self.seed)
+        dataset = TensorDataset(x)
         return DataLoader(
-            TensorDataset(x),
+            dataset,
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=EpochShuffle(dataset, self.seed),
             drop_last=len(x) > self.batch_size,
             num_workers=self.num_workers,
-            generator=generator,
         )

@@ -106,6 +106,8 @@ class GANomaly(_AutoencodingGAN):
 class BeatGAN(_AutoencodingGAN):
     """Zhou et al. 2019: AE generator; G loss = ||x - x_hat||^2 + w_adv * ||f(x) - f(x_hat)||^2."""
 
+    counters = ("d_resets",)
+
     def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
         super().__init__(model_cfg, shape)
         self.d_resets = 0

@@ -19,6 +19,9 @@ class GanadModule(pl.LightningModule):
 
     has_encoder: bool = False
     wasserstein: bool = False
+    # integer attributes training changes outside the weights (BeatGAN: `d_resets`); they travel
+    # in every checkpoint under "ganad_counters", so a resumed run carries on counting
+    counters: tuple[str, ...] = ()
     generator: nn.Module
     discriminator: nn.Module
 
@@ -29,6 +32,15 @@ class GanadModule(pl.LightningModule):
         self.cfg = OmegaConf.create(cfg)
         self.channels, self.length = shape
         self.latent_dim = int(self.cfg.latent_dim)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["ganad_counters"] = {name: int(getattr(self, name)) for name in self.counters}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        saved = checkpoint.get("ganad_counters") or {}
+        for name in self.counters:
+            if name in saved:
+                setattr(self, name, int(saved[name]))
 
     # ------------------------------------------------------------------------------ latent prior
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
