@@ -19,7 +19,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "reproduce.py"
-PRESETS = ["beatgan_mitbih", "betavaegan_mitbih", "table1", "contamination", "inter_patient"]
+PRESETS = [
+    "beatgan_mitbih",
+    "ganad_mitbih",
+    "betavaegan_mitbih",
+    "table1",
+    "contamination",
+    "inter_patient",
+]
 
 
 def _load_script():
@@ -226,6 +233,22 @@ def test_smoke_beatgan_mitbih(tmp_path, mitdb_root):
         assert auroc.startswith(f"{sum(values) / len(values):.4f}"), (cls, auroc, values)
         assert f"AUROC {cls} vs normal" in per_run[0]
     assert sorted(r[1] for r in per_run[1:]) == ["0", "1"]  # folds 0 and 1
+
+
+def test_smoke_ganad_mitbih(tmp_path, mitdb_root):
+    md, out = _smoke("ganad_mitbih", tmp_path, mitdb_root)
+    rows = {r[0]: r for r in _summary(md)[1:]}
+    fitted = "λ fitted on validation (score.combine=weighted)"
+    free = "equal weights, label-free (score.combine=equal)"
+    assert set(rows) == {fitted, free} and rows[fitted][1] == rows[free][1] == "2"
+    assert "AUROC 0.9458" in rows[fitted][-1] and rows[free][-1] == "not published"
+    evaluations = sorted((out / "runs").glob("*/evaluations/*/metrics.json"))
+    assert len(evaluations) == 2
+    for p in evaluations:  # the label-free row: the same runs, three equal weights
+        m = json.loads(p.read_text())
+        assert m["test/components"] == ["residual", "rr_density", "template"]
+        assert m["test/lambda"] == pytest.approx([1 / 3] * 3)
+    assert md.count("Per anomaly class (test), score.combine=") == 2
 
 
 def test_smoke_betavaegan_mitbih(tmp_path, mitdb_root):
