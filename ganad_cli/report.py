@@ -221,3 +221,28 @@ def main(args: list[str]) -> int:
         return 2
     print(text, end="")
     return 0
+
+
+def per_record_rates(run: Path) -> pd.DataFrame:
+    """Per record (the `group` column of scores.csv): normal test beats, the share of them
+    flagged (false-positive rate), anomalous test beats and the share flagged (sensitivity).
+    An empty frame when the run has no scores.csv or no groups."""
+    path = run / "scores.csv"
+    cols = ["record", "normals", "fp_rate", "anomalies", "sensitivity"]
+    try:
+        scores = pd.read_csv(path, usecols=["label", "group", "prediction"], dtype={"group": str})
+    except (OSError, ValueError, UnicodeDecodeError):
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for record, beats in scores.groupby("group", sort=True):
+        normal, anomalous = beats[beats.label == 0], beats[beats.label == 1]
+        rows.append(
+            [
+                record,
+                len(normal),
+                float(normal.prediction.mean()) if len(normal) else math.nan,
+                len(anomalous),
+                float(anomalous.prediction.mean()) if len(anomalous) else math.nan,
+            ]
+        )
+    return pd.DataFrame(rows, columns=cols)

@@ -375,6 +375,12 @@ def training_summary(trained: list[Path]) -> str:
     return "; ".join(parts) if parts else "no runtime.json found"
 
 
+def rescored(run: Path) -> bool:
+    """Whether a finished re-scoring (`ganad evaluate`) of this run exists: --resume keeps it
+    rather than adding a second row for the same model."""
+    return any((run / "evaluations").glob("*/metrics.json"))
+
+
 def train_runs(runs: Path) -> list[Path]:
     """Run folders of `ganad train` under runs/ (not evaluations), in job order."""
     found = [p.parent for p in runs.glob("*/metrics.json")]
@@ -434,6 +440,69 @@ def per_class_table(frame: pd.DataFrame, n_label: str) -> str:
         rows.append([c, beats, _pm(frame[f"auroc[{c}]"])])
     head = ["class", "test beats (mean per run)", f"AUROC vs normal (mean ± std over {n_label})"]
     return md_table(head, rows)
+
+
+# presets on MIT-BIH records: their results show false-positive rates per record
+RECORD_PRESETS = ("beatgan_mitbih", "ganad_mitbih", "inter_patient")
+PER_RECORD_SHOWN = 12  # records with the highest false-positive rate in the per-record table
+
+
+def af_records(data_root: str | None, records: Sequence[str]) -> set[str]:
+    """Records whose reference rhythm annotations (aux_note of the .atr) contain atrial
+    fibrillation or flutter; read for this report only, never by a detector."""
+    if not data_root:
+        return set()
+    import wfdb
+
+    found = set()
+    for rec in records:
+        try:
+            ann = wfdb.rdann(str(Path(data_root) / str(rec)), "atr")
+        except (OSError, ValueError):
+            continue
+        if any(str(a).startswith(("(AFIB", "(AFL")) for a in ann.aux_note):
+            found.add(str(rec))
+    return found
+
+
+def per_record_table(frame: pd.DataFrame, root: Path, data_root: str | None) -> str:
+    """False-positive rate of normal test beats per record, mean over the runs, highest first."""
+    from ganad_cli.report import per_record_rates
+
+    parts = [per_record_rates(root / r).assign(run=r) for r in frame["run"]]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return ""
+    rates = pd.concat(parts)
+    by = rates.groupby("record")
+    table = pd.DataFrame(
+        {
+            "normals": by["normals"].mean(),
+            "fp": by["fp_rate"].mean(),
+            "fp_std": by["fp_rate"].std(ddof=1),
+            "sens": by["sensitivity"].mean(),
+        }
+    ).sort_values("fp", ascending=False)
+    af = af_records(data_root, list(table.index))
+    overall = (rates.fp_rate * rates.normals).sum() / rates.normals.sum()
+    rows = []
+    for rec, r in table.head(PER_RECORD_SHOWN).iterrows():
+        fp = f"{r.fp:.4f}" + ("" if pd.isna(r.fp_std) else f" ± {r.fp_std:.4f}")
+        sens = "no anomalies" if pd.isna(r.sens) else f"{r.sens:.3f}"
+        rows.append([str(rec), f"{r.normals:.0f}", fp, sens, "yes" if rec in af else "no"])
+    head = [
+        "record",
+        "normal test beats (mean per run)",
+        "false-positive rate (mean ± std)",
+        "sensitivity",
+        "AF/flutter in the reference rhythm annotations",
+    ]
+    note = (
+        f"\nAll records together: false-positive rate {overall:.4f} over "
+        f"{int(rates.normals.sum())} normal test beats ({len(table)} records; the "
+        f"{min(PER_RECORD_SHOWN, len(table))} highest shown).\n"
+    )
+    return md_table(head, rows) + note
 
 
 def summary_tables(name: str, frame: pd.DataFrame, n_label: str) -> str:
@@ -837,12 +906,16 @@ def run_preset(
         raise SystemExit(f"reproduce: the sweep wrote no run folders into {runs}; see {log}")
     if name == "betavaegan_mitbih":  # the grid combination, re-scored from the same models
         for r in trained:  # (`ganad evaluate` takes one run per call)
+            if rescored(r):
+                continue
             cmd = [*ganad_exe(), "evaluate", f"run={r}", "score=weighted_all"]
             cmd += ["plots=false", "quiet=true"] if smoke else []
             run(cmd, log, env)
             executed.append(cmd)
     if name == "ganad_mitbih":  # the label-free variant, re-scored from the same models
         for r in trained:
+            if rescored(r):
+                continue
             cmd = [*ganad_exe(), "evaluate", f"run={r}", "+score.combine=equal"]
             cmd += ["plots=false", "quiet=true"] if smoke else []
             run(cmd, log, env)
@@ -894,6 +967,16 @@ def reproduce(
                 body += f"\nPer anomaly class (test), {p.group_by}={value}:\n\n"
                 body += per_class_table(group, f"{len(group)} {p.over}")
         body += "\nPer run (test metrics):\n\n" + per_run_table(name, frame)
+        if name in RECORD_PRESETS:
+            for value, group in (
+                frame.groupby(frame[p.group_by].astype(str), sort=True)
+                if p.group_by
+                else [(None, frame)]
+            ):
+                table = per_record_table(group, runs, data_root)
+                if table:
+                    at = f", {p.group_by}={value}" if value is not None else ""
+                    body += f"\nPer record (test{at}), normal beats flagged:\n\n{table}"
 
     size = "smoke run (a few records, 1 epoch; numbers not comparable)" if smoke else "full size"
     lines = [

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -249,6 +250,7 @@ def test_smoke_ganad_mitbih(tmp_path, mitdb_root):
         assert m["test/components"] == ["residual", "rr_density", "template"]
         assert m["test/lambda"] == pytest.approx([1 / 3] * 3)
     assert md.count("Per anomaly class (test), score.combine=") == 2
+    assert md.count("Per record (test, score.combine=") == 2 and "All records together" in md
 
 
 def test_smoke_betavaegan_mitbih(tmp_path, mitdb_root):
@@ -398,3 +400,20 @@ def test_run_jobs_reports_a_failed_fold_after_the_others_finish(tmp_path, monkey
     with pytest.raises(SystemExit, match="failed with exit code 3(.|\n)*boom"):
         reproduce.run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
     assert (runs / "0" / "metrics.json").is_file()
+
+
+def test_per_record_rates_count_flagged_normals_per_record(tmp_path):
+    from ganad_cli.report import per_record_rates
+
+    pd.DataFrame(
+        {
+            "label": [0, 0, 0, 1, 0, 1],
+            "group": ["201", "201", "201", "201", "100", "100"],
+            "prediction": [1, 0, 0, 1, 0, 0],
+        }
+    ).to_csv(tmp_path / "scores.csv", index=False)
+    rates = per_record_rates(tmp_path).set_index("record")
+    assert rates.loc["201", "normals"] == 3 and rates.loc["201", "fp_rate"] == pytest.approx(1 / 3)
+    assert rates.loc["201", "sensitivity"] == 1.0 and rates.loc["100", "sensitivity"] == 0.0
+    assert per_record_rates(tmp_path / "missing").empty
+    assert reproduce.af_records(None, ["201"]) == set()
