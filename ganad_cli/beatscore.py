@@ -1,0 +1,318 @@
+"""Score every beat of a recording with a frozen detector: the per-beat table.
+
+The recording is read in chunks of `chunk_s` seconds plus `margin_s` on each side. In each
+chunk: the detector's lead is resampled to the training rate, beats are found (annotations or
+a QRS detector), the data config's band-pass and beat cutting (`ganad_cli.data.mitbih`, the
+training code itself) make the windows, and the beats whose R peak lies in the chunk's core are
+scored. A recording shorter than one chunk is processed exactly as training processed its
+records (same filter over the whole record, same windows). Memory is bounded by the chunk size.
+
+Beats whose window leaves the recording are kept as rows with `scorable` = 0 and no score.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import OmegaConf
+
+from ganad_cli.data.mitbih import MITBIH_FS, _beatgan, _kachuee, bandpass
+from ganad_cli.data.rhythm import RR_FEATURES, rr_features
+from ganad_cli.detector import Detector
+from ganad_cli.errors import GanadInputError
+from ganad_cli.recording import (
+    BEAT_SOURCES,
+    Recording,
+    aami_class,
+    choose_channels,
+    compare_beats,
+    qrs_detect,
+    resample_ratio,
+)
+
+log = logging.getLogger("ganad")
+
+
+@dataclass
+class BeatOptions:
+    beats: str = "auto"  # auto | annotations | xqrs | gqrs
+    lead: str | None = None  # None: the lead the detector was trained on
+    qrs: dict = field(default_factory=dict)  # search_radius_s, smooth_window_s, match_window_s
+    chunk_s: float = 3600.0
+    margin_s: float = 10.0
+    batch_size: int = 512
+    top_k: int = 6
+    envelope_bins: int = 4000  # points of the timeline picture's signal envelope
+
+
+@dataclass
+class ScoredRecording:
+    frame: pd.DataFrame
+    info: dict
+    top: list[tuple[float, int, np.ndarray, np.ndarray]]  # (score, row, x, x_hat), best first
+    envelope: tuple[np.ndarray, np.ndarray, np.ndarray]  # (time_s, min, max) of the lead
+
+
+def training_fs(detector: Detector) -> float:
+    """The sampling rate the detector's windows were cut at: the detector's own metadata when
+    it carries one, else the MIT-BIH rate (the only recording data set ganad trains on)."""
+    for source in (getattr(detector, "fs", None), detector.data.get("fs")):
+        if source:
+            return float(source)
+    return float(MITBIH_FS)
+
+
+def _check_recording_detector(detector: Detector) -> OmegaConf:
+    data = OmegaConf.create(detector.data)
+    if data.get("name") != "mitbih":
+        raise GanadInputError(
+            "ECG recordings need a detector trained on beats cut from records (data=mitbih); "
+            f"this one was trained on data={data.get('name')!r} (give it windows as CSV/NPY)"
+        )
+    return data
+
+
+def _window_span(data) -> int:
+    """Samples at the training rate a window needs around its R peak (margin check)."""
+    if data.preprocess == "beatgan":
+        return int(data.beatgan_before) + int(data.beatgan_after)
+    return int(round(float(data.kachuee_window_s) * MITBIH_FS))
+
+
+def _cut(data, signal: np.ndarray, fs: float, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if data.preprocess == "beatgan":
+        x, keep = _beatgan(signal, beats, int(data.beatgan_before), int(data.beatgan_after))
+    else:
+        x, keep = _kachuee(signal, int(fs), beats, data)
+    return x.astype(np.float32), keep  # as data.mitbih stores them
+
+
+class _Scorer:
+    """Model components for windows in batches; keeps the top-k windows by score."""
+
+    def __init__(self, detector: Detector, batch_size: int, top_k: int):
+        self.detector, self.batch_size, self.top_k = detector, batch_size, top_k
+        self.heap: list[tuple[float, int, np.ndarray, np.ndarray]] = []
+        self.device = next(detector.model.parameters()).device
+
+    def __call__(
+        self, x: np.ndarray, context: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        scores, comps = [], []
+        for lo in range(0, len(x), self.batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(x[lo : lo + self.batch_size]))
+            xb = xb.to(self.device)
+            inv = self.detector.invert(xb)
+            c = self.detector.components(xb, inv, context[lo : lo + self.batch_size])
+            s = self.detector.score.total(c)
+            scores.append(s)
+            comps.append(c)
+            x_hat = inv.x_hat.detach().cpu().numpy()
+            for i, value in enumerate(s):
+                item = (float(value), int(rows[lo + i]), x[lo + i].copy(), x_hat[i])
+                if len(self.heap) < self.top_k:
+                    heapq.heappush(self.heap, item)
+                elif value > self.heap[0][0]:
+                    heapq.heapreplace(self.heap, item)
+        if not scores:
+            return np.zeros(0), {}
+        names = list(comps[0])
+        return np.concatenate(scores), {n: np.concatenate([c[n] for c in comps]) for n in names}
+
+    def top(self) -> list[tuple[float, int, np.ndarray, np.ndarray]]:
+        return sorted(self.heap, key=lambda t: -t[0])
+
+
+def _chunks(n: int, fs_in: float, chunk_s: float, down: int) -> list[tuple[int, int]]:
+    """Core [start, stop) input-sample ranges; boundaries are multiples of `down` so every
+    chunk starts on the training-rate grid."""
+    size = max(down, int(chunk_s * fs_in) // down * down)
+    return [(s, min(n, s + size)) for s in range(0, n, size)]
+
+
+def beat_source(rec: Recording, beats: str) -> str:
+    if beats not in BEAT_SOURCES:
+        raise GanadInputError(
+            f"config key 'beats' must be one of {list(BEAT_SOURCES)}, got {beats!r}"
+        )
+    if beats == "annotations" and rec.ann_samples is None:
+        raise GanadInputError(
+            f"config key 'beats' is annotations but record {rec.name} has no annotation file "
+            "beside it; expected <record>.<annotator> (e.g. 100.atr), or beats=auto|xqrs|gqrs"
+        )
+    if beats == "auto":
+        return "annotations" if rec.ann_samples is not None else "xqrs"
+    return beats
+
+
+def score_recording(
+    detector: Detector, rec: Recording, opts: BeatOptions | None = None
+) -> ScoredRecording:
+    from ganad_cli.progress import bar
+
+    opts = opts or BeatOptions()
+    data = _check_recording_detector(detector)
+    method = beat_source(rec, opts.beats)
+    lead = opts.lead or str(data.lead)
+    channels = choose_channels(rec, lead, bool(data.two_leads))
+    fs_in, fs_tr = float(rec.fs), training_fs(detector)
+    up, down = resample_ratio(fs_in, fs_tr)
+    ratio = fs_tr / fs_in
+    margin = int(np.ceil(max(float(opts.margin_s), 2.0 * _window_span(data) / fs_tr) * fs_in))
+    margin = -(-margin // down) * down
+    n = rec.n_samples
+    ann_tr = None
+    if method == "annotations":
+        ann_tr = np.round(rec.ann_samples * ratio).astype(np.int64)
+    rows: dict[str, list] = {k: [] for k in ("pos_tr", "src", "scorable", "score")}
+    rr_parts, comp_parts = [], []
+    scorer = _Scorer(detector, int(opts.batch_size), int(opts.top_k))
+    bins = max(1, int(np.ceil(n / max(1, int(opts.envelope_bins)))))
+    env_min, env_max = [], []
+    chunks = _chunks(n, fs_in, float(opts.chunk_s), down)
+    progress = bar(n, f"beats of {rec.name}", unit="sample")
+    n_rows = 0
+    with progress:
+        for c0, c1 in chunks:
+            s0, s1 = max(0, c0 - margin), min(n, c1 + margin)
+            raw = rec.read(s0, s1, channels)
+            if not np.isfinite(raw).all():
+                raw = np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
+                rec.notes.append("NaN/inf samples replaced by 0")
+            _envelope(raw[c0 - s0 : c1 - s0, 0], c0, bins, env_min, env_max)
+            sig = _resample_segment(raw, up, down)
+            o = s0 * up // down  # segment start at the training rate
+            core_lo, core_hi = c0 * up // down, c1 * up // down
+            if ann_tr is not None:
+                src = np.flatnonzero((ann_tr >= o) & (ann_tr < o + len(sig)))
+                local = ann_tr[src] - o
+            else:
+                local = qrs_detect(sig[:, 0], fs_tr, method, opts.qrs)
+                src = np.full(len(local), -1)
+            if data.bandpass:
+                sig = bandpass(sig, int(fs_tr), list(data.bandpass))
+            glob = local + o
+            in_core = (glob >= core_lo) & (glob < core_hi)
+            if c1 == n:  # beats in the last resampled sample(s)
+                in_core |= glob >= core_lo
+            if not in_core.any():
+                progress.update(c1 - c0)
+                continue
+            x, keep = _cut(data, sig, fs_tr, local) if len(local) else (None, np.zeros(0, bool))
+            rr = rr_features(local, fs_tr)
+            kept_index = np.cumsum(keep) - 1  # row of x for each kept beat
+            sel = np.flatnonzero(in_core)
+            scorable = keep[sel]
+            score_rows = n_rows + np.arange(len(sel))
+            xi = kept_index[sel[scorable]]
+            s, comps = scorer(
+                x[xi] if len(xi) else np.zeros((0,)), rr[sel[scorable]], score_rows[scorable]
+            )
+            full_score = np.full(len(sel), np.nan)
+            full_score[scorable] = s
+            full_comps = {}
+            for name, values in comps.items():
+                col = np.full(len(sel), np.nan)
+                col[scorable] = values
+                full_comps[name] = col
+            rows["pos_tr"].append(glob[sel])
+            rows["src"].append(src[sel])
+            rows["scorable"].append(scorable)
+            rows["score"].append(full_score)
+            rr_parts.append(rr[sel])
+            comp_parts.append(full_comps)
+            n_rows += len(sel)
+            progress.update(c1 - c0)
+    pos_tr = _cat(rows["pos_tr"], np.int64)
+    src = _cat(rows["src"], np.int64)
+    scorable = _cat(rows["scorable"], bool)
+    score = _cat(rows["score"], float)
+    names = list(detector.score_cfg["components"])
+    comps = {k: _cat([p[k] for p in comp_parts if k in p], float) for k in names}
+    rr = np.concatenate(rr_parts) if rr_parts else np.zeros((0, len(RR_FEATURES)), np.float32)
+    top = scorer.top()
+    if method != "annotations" and len(pos_tr) > 1:
+        # a beat near a chunk boundary may be found by both chunks, a sample or two apart
+        keep = np.concatenate([[True], np.diff(pos_tr) > int(0.2 * fs_tr)])
+        new_row = np.cumsum(keep) - 1
+        top = [(s_, int(new_row[r]), a, b) for s_, r, a, b in top if keep[r]]
+        pos_tr, src, scorable, score, rr = (v[keep] for v in (pos_tr, src, scorable, score, rr))
+        comps = {k: v[keep] for k, v in comps.items()}
+    if method == "annotations":
+        samples = rec.ann_samples[src]
+    else:
+        samples = np.round(pos_tr / ratio).astype(np.int64)
+    frame = pd.DataFrame({"record": rec.name, "beat": np.arange(len(pos_tr))})
+    frame["sample"] = samples
+    frame["time_s"] = samples / fs_in
+    gaps = np.diff(samples) / fs_in
+    frame["rr_before_s"] = np.concatenate([[np.nan], gaps]) if len(gaps) else np.nan
+    frame["rr_after_s"] = np.concatenate([gaps, [np.nan]]) if len(gaps) else np.nan
+    info: dict = {
+        "record": rec.name,
+        "source": rec.source,
+        "fs": fs_in,
+        "fs_model": fs_tr,
+        "resampled": fs_in != fs_tr,
+        "lead": rec.sig_names[channels[0]],
+        "leads": [rec.sig_names[c] for c in channels],
+        "samples": int(n),
+        "duration_s": n / fs_in,
+        "beats_from": method,
+        "chunks": len(chunks),
+    }
+    if rec.ann_samples is not None:
+        if method == "annotations":
+            symbols = rec.ann_symbols[src]
+        else:
+            cmp = compare_beats(
+                rec.ann_samples, samples, fs_in, float(opts.qrs.get("match_window_s", 0.15))
+            )
+            matches = cmp.pop("matches")
+            symbols = np.where(matches >= 0, rec.ann_symbols[np.maximum(matches, 0)], "")
+            info["qrs_vs_annotations"] = cmp
+        frame["symbol"] = symbols
+        frame["class"] = aami_class(symbols)
+    frame["scorable"] = scorable.astype(int)
+    for i, name in enumerate(RR_FEATURES):
+        frame[name] = rr[:, i]
+    frame["score"] = score
+    for name in names:
+        frame[name] = comps[name]
+    return ScoredRecording(frame, info, top, _merge_envelope(env_min, env_max, bins, fs_in))
+
+
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _envelope(core: np.ndarray, c0: int, bins: int, mins: list, maxs: list) -> None:
+    """Min and max of the lead per `bins` samples (global bins; a chunk may split one)."""
+    if len(core) == 0:
+        return
+    edges = np.unique(np.concatenate([[0], np.arange((-c0) % bins, len(core), bins)]))
+    ids = (c0 + edges) // bins
+    mins.append((ids, np.minimum.reduceat(core, edges)))
+    maxs.append((ids, np.maximum.reduceat(core, edges)))
+
+
+def _merge_envelope(mins: list, maxs: list, bins: int, fs: float) -> tuple:
+    if not mins:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    ids = np.concatenate([i for i, _ in mins])
+    lo = pd.Series(np.concatenate([v for _, v in mins])).groupby(ids).min()
+    hi = pd.Series(np.concatenate([v for _, v in maxs])).groupby(ids).max()
+    return lo.index.to_numpy() * bins / fs, lo.to_numpy(), hi.to_numpy()
+
+
+def _resample_segment(raw: np.ndarray, up: int, down: int) -> np.ndarray:
+    if up == down:
+        return raw
+    from scipy.signal import resample_poly
+
+    return resample_poly(raw, up, down, axis=0)
