@@ -103,6 +103,7 @@ class _Scorer:
     def __call__(
         self, x: np.ndarray, context: np.ndarray, rows: np.ndarray
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Total score and components of windows x (their RR features, their table rows)."""
         scores, comps = [], []
         for lo in range(0, len(x), self.batch_size):
             xb = torch.from_numpy(np.ascontiguousarray(x[lo : lo + self.batch_size]))
@@ -166,83 +167,77 @@ def score_recording(
     margin = int(np.ceil(max(float(opts.margin_s), 2.0 * _window_span(data) / fs_tr) * fs_in))
     margin = -(-margin // down) * down
     n = rec.n_samples
-    ann_tr = None
-    if method == "annotations":
-        ann_tr = np.round(rec.ann_samples * ratio).astype(np.int64)
-    rows: dict[str, list] = {k: [] for k in ("pos_tr", "src", "scorable", "score")}
-    rr_parts, comp_parts = [], []
-    scorer = _Scorer(detector, int(opts.batch_size), int(opts.top_k))
-    bins = max(1, int(np.ceil(n / max(1, int(opts.envelope_bins)))))
-    env_min, env_max = [], []
     chunks = _chunks(n, fs_in, float(opts.chunk_s), down)
-    progress = bar(n, f"beats of {rec.name}", unit="sample")
-    n_rows = 0
-    with progress:
-        for c0, c1 in chunks:
-            s0, s1 = max(0, c0 - margin), min(n, c1 + margin)
-            raw = rec.read(s0, s1, channels)
-            if not np.isfinite(raw).all():
-                raw = np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
-                rec.notes.append("NaN/inf samples replaced by 0")
+    bins = max(1, int(np.ceil(n / max(1, int(opts.envelope_bins)))))
+    env_min: list = []
+    env_max: list = []
+    cached: dict = {}
+
+    def segment(c0: int, c1: int, envelope: bool) -> tuple[int, np.ndarray]:
+        """(start at the training rate, resampled lead(s)) of a chunk and its margins."""
+        if (c0, c1) in cached:
+            return cached.pop((c0, c1))
+        s0, s1 = max(0, c0 - margin), min(n, c1 + margin)
+        raw = rec.read(s0, s1, channels)
+        if not np.isfinite(raw).all():
+            raw = np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
+            rec.notes.append(f"NaN/inf samples in [{s0}, {s1}) replaced by 0")
+        if envelope:
             _envelope(raw[c0 - s0 : c1 - s0, 0], c0, bins, env_min, env_max)
-            sig = _resample_segment(raw, up, down)
-            o = s0 * up // down  # segment start at the training rate
-            core_lo, core_hi = c0 * up // down, c1 * up // down
-            if ann_tr is not None:
-                src = np.flatnonzero((ann_tr >= o) & (ann_tr < o + len(sig)))
-                local = ann_tr[src] - o
-            else:
-                local = qrs_detect(sig[:, 0], fs_tr, method, opts.qrs)
-                src = np.full(len(local), -1)
+        return s0 * up // down, _resample_segment(raw, up, down)
+
+    def core(c0: int, c1: int, glob: np.ndarray) -> np.ndarray:
+        lo, hi = c0 * up // down, c1 * up // down
+        return (glob >= lo) & ((glob < hi) | (c1 == n))  # the last chunk keeps its tail
+
+    two_pass = method != "annotations"
+    progress = bar(n * (1 + two_pass), f"beats of {rec.name}", unit="sample")
+    with progress:
+        if method == "annotations":
+            beats = np.round(rec.ann_samples * ratio).astype(np.int64)
+            src = np.arange(len(beats))
+        else:  # pass 1: beats from the QRS detector, chunk by chunk
+            found = []
+            for c0, c1 in chunks:
+                o, sig = segment(c0, c1, envelope=True)
+                glob = qrs_detect(sig[:, 0], fs_tr, method, opts.qrs) + o
+                found.append(glob[core(c0, c1, glob)])
+                if len(chunks) == 1:
+                    cached[(c0, c1)] = (o, sig)
+                progress.update(c1 - c0)
+            beats = np.unique(_cat(found, np.int64))
+            if len(beats) > 1:
+                # a beat near a chunk boundary may be found by both chunks, samples apart
+                beats = beats[np.concatenate([[True], np.diff(beats) > int(0.2 * fs_tr)])]
+            src = np.full(len(beats), -1)
+        # RR features from every beat of the recording, as training computed them per record
+        rr = rr_features(beats, fs_tr)
+        names = list(detector.score_cfg["components"])
+        score = np.full(len(beats), np.nan)
+        comps = {k: np.full(len(beats), np.nan) for k in names}
+        scorable = np.zeros(len(beats), dtype=bool)
+        scorer = _Scorer(detector, int(opts.batch_size), int(opts.top_k))
+        for c0, c1 in chunks:  # pass 2: windows and scores
+            o, sig = segment(c0, c1, envelope=not two_pass)
+            progress.update(c1 - c0)
+            lo, hi = np.searchsorted(beats, [o, o + len(sig)])
+            idx = np.arange(lo, hi)
+            mine = core(c0, c1, beats[idx])
+            if not mine.any():
+                continue
             if data.bandpass:
                 sig = bandpass(sig, int(fs_tr), list(data.bandpass))
-            glob = local + o
-            in_core = (glob >= core_lo) & (glob < core_hi)
-            if c1 == n:  # beats in the last resampled sample(s)
-                in_core |= glob >= core_lo
-            if not in_core.any():
-                progress.update(c1 - c0)
-                continue
-            x, keep = _cut(data, sig, fs_tr, local) if len(local) else (None, np.zeros(0, bool))
-            rr = rr_features(local, fs_tr)
-            kept_index = np.cumsum(keep) - 1  # row of x for each kept beat
-            sel = np.flatnonzero(in_core)
-            scorable = keep[sel]
-            score_rows = n_rows + np.arange(len(sel))
-            xi = kept_index[sel[scorable]]
-            s, comps = scorer(
-                x[xi] if len(xi) else np.zeros((0,)), rr[sel[scorable]], score_rows[scorable]
-            )
-            full_score = np.full(len(sel), np.nan)
-            full_score[scorable] = s
-            full_comps = {}
-            for name, values in comps.items():
-                col = np.full(len(sel), np.nan)
-                col[scorable] = values
-                full_comps[name] = col
-            rows["pos_tr"].append(glob[sel])
-            rows["src"].append(src[sel])
-            rows["scorable"].append(scorable)
-            rows["score"].append(full_score)
-            rr_parts.append(rr[sel])
-            comp_parts.append(full_comps)
-            n_rows += len(sel)
-            progress.update(c1 - c0)
-    pos_tr = _cat(rows["pos_tr"], np.int64)
-    src = _cat(rows["src"], np.int64)
-    scorable = _cat(rows["scorable"], bool)
-    score = _cat(rows["score"], float)
-    names = list(detector.score_cfg["components"])
-    comps = {k: _cat([p[k] for p in comp_parts if k in p], float) for k in names}
-    rr = np.concatenate(rr_parts) if rr_parts else np.zeros((0, len(RR_FEATURES)), np.float32)
+            x, keep = _cut(data, sig, fs_tr, beats[idx] - o)
+            kept_row = np.cumsum(keep) - 1  # row of x for each kept beat
+            ok = mine & keep
+            rows = idx[ok]
+            s, c = scorer(x[kept_row[ok]], rr[rows], rows)
+            score[rows] = s
+            for k, v in c.items():
+                comps[k][rows] = v
+            scorable[idx[mine]] = keep[mine]
+    pos_tr = beats
     top = scorer.top()
-    if method != "annotations" and len(pos_tr) > 1:
-        # a beat near a chunk boundary may be found by both chunks, a sample or two apart
-        keep = np.concatenate([[True], np.diff(pos_tr) > int(0.2 * fs_tr)])
-        new_row = np.cumsum(keep) - 1
-        top = [(s_, int(new_row[r]), a, b) for s_, r, a, b in top if keep[r]]
-        pos_tr, src, scorable, score, rr = (v[keep] for v in (pos_tr, src, scorable, score, rr))
-        comps = {k: v[keep] for k, v in comps.items()}
     if method == "annotations":
         samples = rec.ann_samples[src]
     else:
