@@ -1,16 +1,17 @@
 """`ganad detect run=<run> input=<file>`: score new data with a run's frozen detector.
 
-Inputs:
-- `.npy`: windows as (n, length) for one channel or (n, channels, length);
-- `.csv`/`.tsv`/`.txt`: one window per row, channels concatenated (channel-major), an optional
-  header line is skipped;
-- `.hea`: a WFDB record with its .dat and .atr (MIT-BIH style): beats are extracted with the
-  run's own preprocessing (`data.mitbih.extract_record`, the training data config); the
-  reference annotations give the beat positions and the true class per beat.
-Windows from CSV/NPY get the run's per-window `data.normalize` when the run's data set had one;
-otherwise they must already be preprocessed like the training windows.
-Output: a CSV, one row per window/beat: position, score, every component, prediction
-(1 = anomalous, score > tau) and, for WFDB, the annotation symbol and AAMI class.
+Recordings (WFDB with any record name, EDF, a raw CSV/NPY signal with `fs=`): every beat is a
+row (`ganad_cli.beatscore`: beats from annotations or XQRS/GQRS, resampling to the training
+rate, the training beat cutting, chunked for long recordings); a per-record summary with a
+warning when the flagged share is far above the validation normals' rate, an optional
+label-free per-record tau, pictures and a self-contained HTML report (`ganad_cli.detect_report`).
+
+Windows (`.npy` (n, length) or (n, channels, length); `.csv` one window per row, channel-major,
+an optional header line skipped) get the run's per-window `data.normalize` when the run's data
+set had one; otherwise they must already be preprocessed like the training windows. One row per
+window: position, score, every component, prediction (1 = anomalous, score > tau).
+
+Python API: `score_signal(Detector.load(path), signal, fs)` and `score_windows(detector, x)`.
 """
 
 from __future__ import annotations
@@ -139,6 +140,34 @@ def score_windows(detector: Detector, x: np.ndarray) -> pd.DataFrame:
         frame[name] = values
     frame["prediction"] = (scores > detector.threshold).astype(int)
     return frame
+
+
+def score_signal(
+    detector: Detector,
+    signal: np.ndarray,
+    fs: float,
+    leads: list[str] | None = None,
+    name: str = "recording",
+    ann_samples: np.ndarray | None = None,
+    ann_symbols: list[str] | None = None,
+    tau: str = "run",
+    tau_quantile: float = 0.99,
+    tau_k: float = 5.0,
+    **beat_options,
+) -> tuple[pd.DataFrame, dict]:
+    """Python API: score every beat of a raw recording (numpy (n,) or (n, leads) at fs Hz).
+
+    Returns the per-beat table `ganad detect` writes (record, beat, sample, time_s,
+    rr_before_s, rr_after_s, [symbol, class], scorable, RR features, score, components,
+    prediction) and the per-record summary. `beat_options` are BeatOptions fields (beats,
+    lead, qrs, chunk_s, ...); `tau` is run | quantile | mad as in conf/detect.yaml."""
+    from ganad_cli.recording import from_array
+
+    rec = from_array(signal, fs, leads, name, ann_samples, ann_symbols)
+    result = score_recording(detector, rec, BeatOptions(**beat_options))
+    opts = tau_options(OmegaConf.create({"tau": tau, "tau_quantile": tau_quantile, "tau_k": tau_k}))
+    summary = summarize(result, detector, opts, None)
+    return result.frame, summary
 
 
 def _paths(cfg: DictConfig) -> tuple[Path, Path, str]:

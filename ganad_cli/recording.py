@@ -113,10 +113,10 @@ def _in_memory(name: str, signal: np.ndarray, fs: float, names: list[str], kind:
 
 
 def read_edf(path: Path) -> Recording:
-    import wfdb
+    from wfdb.io.convert.edf import read_edf as wfdb_read_edf
 
     try:
-        rec = wfdb.rdrecord(str(path))
+        rec = wfdb_read_edf(str(path))
     except Exception as exc:
         raise GanadInputError(f"{path} is not a readable EDF file: {exc}") from exc
     if rec.p_signal is None or not rec.fs:
@@ -169,6 +169,35 @@ def _is_number(value: object) -> bool:
         return True
     except ValueError:
         return False
+
+
+def from_array(
+    signal: np.ndarray,
+    fs: float,
+    leads: list[str] | None = None,
+    name: str = "recording",
+    ann_samples: np.ndarray | None = None,
+    ann_symbols: list[str] | np.ndarray | None = None,
+) -> Recording:
+    """A recording from a numpy signal (n,) or (n, leads) at fs Hz, optionally with reference
+    beats (sample indices and their symbols; non-beat symbols are dropped)."""
+    signal = np.asarray(signal, dtype=np.float64)
+    if signal.ndim == 1:
+        signal = signal[:, None]
+    if signal.ndim != 2 or not len(signal) or not fs or fs <= 0:
+        raise GanadInputError("expected a signal (samples x leads) and its sampling rate fs > 0")
+    names = [str(v) for v in leads] if leads else [f"signal{i}" for i in range(signal.shape[1])]
+    if len(names) != signal.shape[1]:
+        raise GanadInputError(f"{len(names)} lead names for {signal.shape[1]} signal columns")
+    rec = _in_memory(name, signal, float(fs), names, "signal")
+    if ann_samples is not None:
+        samples = np.asarray(ann_samples, dtype=np.int64)
+        symbols = np.asarray(ann_symbols if ann_symbols is not None else ["N"] * len(samples))
+        keep = aami_symbols(list(symbols)) & (samples >= 0) & (samples < len(signal))
+        order = np.argsort(samples[keep], kind="stable")
+        rec.ann_samples = samples[keep][order]
+        rec.ann_symbols = symbols[keep][order].astype("<U1")
+    return rec
 
 
 def read_recording(path: Path, fmt: str, annotator: str = "atr", fs=None, leads=None) -> Recording:

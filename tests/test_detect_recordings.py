@@ -332,3 +332,48 @@ def test_chunked_scoring_reads_bounded_pieces_and_matches_one_pass(
     # XQRS learns its thresholds per chunk: a peak may land on another sample of its QRS
     assert (moved <= 2).mean() > 0.97 and moved.max() < 0.15 * 360
     assert q4.info["qrs_vs_annotations"]["ppv"] == q1.info["qrs_vs_annotations"]["ppv"]
+
+
+# ------------------------------------------------------------------------ EDF, Python API
+
+
+def test_edf_recording_scores_like_its_wfdb_original(detector, mitdb_root: Path, tmp_path):
+    from wfdb.io.convert.edf import wfdb_to_edf
+
+    path = _copy(mitdb_root, tmp_path, "patientG")
+    edf = tmp_path / "patientG.edf"
+    wfdb_to_edf(str(path.with_suffix("")), output_filename=str(edf))
+    rec = read_recording(edf, "edf")
+    assert rec.source == "edf" and rec.fs == 360 and rec.sig_names == ["MLII", "V5"]
+    out = score_recording(detector, rec)
+    wf = score_recording(detector, read_recording(path, "wfdb"))
+    # the EDF is padded to whole 10 s data records: compare the recording's own span
+    got = out.frame[out.frame["sample"] < 360 * (SECONDS - 1)]
+    want = wf.frame[wf.frame["sample"] < 360 * (SECONDS - 1)]
+    np.testing.assert_array_equal(got["sample"], want["sample"])
+    ok = (got["scorable"] == 1).to_numpy() & (want["scorable"] == 1).to_numpy()
+    np.testing.assert_allclose(got["score"][ok], want["score"][ok], rtol=0.02)
+
+
+def test_python_api_scores_a_numpy_recording_like_the_cli(
+    mit_run: Path, mitdb_root: Path, tmp_path: Path
+):
+    from ganad_cli.detect import score_signal
+
+    det = Detector.load(mit_run / "detector.pt")
+    path = _copy(mitdb_root, tmp_path, "patientH", with_atr=True)
+    r = wfdb.rdrecord(str(path.with_suffix("")), physical=False)
+    sig = (r.d_signal - np.asarray(r.baseline)) / np.asarray(r.adc_gain)
+    samples, symbols = _reference(mitdb_root)
+    frame, summary = score_signal(
+        det, sig, 360, leads=r.sig_name, name="patientH", ann_samples=samples, ann_symbols=symbols
+    )
+    out = tmp_path / "cli.csv"
+    args = ["detect", f"run={mit_run}", f"input={path}", "report=false", f"output={out}"]
+    assert main(args) == 0
+    cli = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert list(frame.columns) == list(cli.columns)
+    np.testing.assert_array_equal(frame["sample"], cli["sample"])
+    np.testing.assert_allclose(frame["score"], cli["score"], rtol=1e-6)
+    assert summary["beats"] == len(cli) and summary["beats_from"] == "annotations"
+    assert list(frame["prediction"].fillna(-1)) == list(cli["prediction"].fillna(-1))
