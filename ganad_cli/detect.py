@@ -351,7 +351,7 @@ def summarize(result, detector: Detector, tau_opts: dict, val_rate: float | None
     frame["prediction"] = pred
     n_scorable = int(scorable.sum())
     flagged = int((frame["prediction"] == 1).sum())
-    share = flagged / n_scorable if n_scorable else float("nan")
+    share = flagged / n_scorable if n_scorable else None
     info.update(
         beats=int(len(frame)),
         scorable=n_scorable,
@@ -376,7 +376,7 @@ def summarize(result, detector: Detector, tau_opts: dict, val_rate: float | None
             for c in sorted(set(frame["class"]) - {""})
         }
     ratio = float(WARN_RATIO)
-    if val_rate is not None and n_scorable and share > max(ratio * val_rate, WARN_MIN_SHARE):
+    if val_rate is not None and share is not None and share > max(ratio * val_rate, WARN_MIN_SHARE):
         info["warning"] = (
             f"record {info['record']}: {100 * share:.1f} % of its beats are flagged, far above "
             f"the {100 * val_rate:.1f} % of validation normals; the run's tau may not transfer "
@@ -387,10 +387,10 @@ def summarize(result, detector: Detector, tau_opts: dict, val_rate: float | None
 
 
 def summary_line(s: dict) -> str:
+    share = "-" if s["flagged_share"] is None else f"{100 * s['flagged_share']:.1f} %"
     line = (
         f"{s['record']}: {s['beats']} beats ({s['beats_from']}), {s['unscorable']} too close to "
-        f"an edge, {s['flagged']} flagged ({100 * s['flagged_share']:.1f} %, tau {s['tau']:.4f} "
-        f"from {s['tau_from']})"
+        f"an edge, {s['flagged']} flagged ({share}, tau {s['tau']:.4f} from {s['tau_from']})"
     )
     q = s.get("qrs_vs_annotations")
     if q:

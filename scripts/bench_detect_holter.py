@@ -84,6 +84,15 @@ def untrained_run(out: Path) -> Path:
     return out
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM: reset by exec, unlike ru_maxrss, which a
+    child inherits from the parent it was forked from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def score_child(args: argparse.Namespace) -> None:
     import torch
 
@@ -107,6 +116,7 @@ def score_child(args: argparse.Namespace) -> None:
         "seconds": seconds,
         "beats_per_s": len(out.frame) / seconds,
         "qrs_vs_annotations": out.info.get("qrs_vs_annotations"),
+        "peak_rss_mib": peak_rss_mib(),
     }
     print(json.dumps(info))
 
@@ -144,7 +154,6 @@ def main() -> None:
     if done.returncode != 0:
         sys.exit(done.stderr)
     info = json.loads(done.stdout.strip().splitlines()[-1])
-    info["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     info["threads"] = args.threads
     print(json.dumps(info, indent=2))
 

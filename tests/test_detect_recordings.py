@@ -377,3 +377,21 @@ def test_python_api_scores_a_numpy_recording_like_the_cli(
     np.testing.assert_allclose(frame["score"], cli["score"], rtol=1e-6)
     assert summary["beats"] == len(cli) and summary["beats_from"] == "annotations"
     assert list(frame["prediction"].fillna(-1)) == list(cli["prediction"].fillna(-1))
+
+
+def test_a_recording_without_beats_gives_an_empty_table_and_a_report(mit_run: Path, tmp_path):
+    np.save(tmp_path / "flat.npy", np.zeros((360 * 20, 1)))
+    out = tmp_path / "flat.csv"
+    args = ["detect", f"run={mit_run}", f"input={tmp_path / 'flat.npy'}", "fs=360"]
+    assert main([*args, f"output={out}"]) == 0
+    assert len(pd.read_csv(out)) == 0
+    (summary,) = [
+        json.loads(p.read_text())
+        for p in (mit_run / "detections").rglob("summary.json")
+        if json.loads(p.read_text())["record"] == "flat"
+    ]
+    assert (
+        summary["beats"] == 0
+        and summary["flagged_share"] is None
+        and Path(summary["report"]).is_file()
+    )
