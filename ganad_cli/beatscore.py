@@ -1,11 +1,12 @@
 """Score every beat of a recording with a frozen detector: the per-beat table.
 
-The recording is read in chunks of `chunk_s` seconds plus `margin_s` on each side. In each
-chunk: the detector's lead is resampled to the training rate, beats are found (annotations or
-a QRS detector), the data config's band-pass and beat cutting (`ganad_cli.data.mitbih`, the
-training code itself) make the windows, and the beats whose R peak lies in the chunk's core are
-scored. A recording shorter than one chunk is processed exactly as training processed its
-records (same filter over the whole record, same windows). Memory is bounded by the chunk size.
+The recording is read in chunks of `chunk_s` seconds plus `margin_s` on each side, the
+detector's lead resampled to the training rate. Beats come from the annotations, or from a QRS
+detector run chunk by chunk (pass 1; a beat belongs to the chunk whose core holds it). Their RR
+features are computed from all beats at once, as training did per record. Pass 2 cuts each
+chunk's windows with the data config's band-pass and beat cutting (`ganad_cli.data.mitbih`, the
+training code itself) and scores the beats of its core. A recording shorter than one chunk is
+processed exactly as training processed its records; memory is bounded by the chunk size.
 
 Beats whose window leaves the recording are kept as rows with `scorable` = 0 and no score.
 """
