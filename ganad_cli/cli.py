@@ -22,8 +22,8 @@ commands:
   data       `ganad data summary data=mitbih ...`: samples per class, record and split
   evaluate   re-score a trained run with other inversion/score/threshold choices, no retraining
              (ganad evaluate run=<run> [score=svm threshold=val_mcc ...]; `-m` sweeps choices)
-  detect     score new windows with a run's frozen detector -> per-window CSV
-             (ganad detect run=<run> input=<file.csv|.npy|.hea> [output=<file.csv>])
+  detect     score every beat of a recording (or windows) with a run's frozen detector
+             (ganad detect run=<run> input=<rec.hea|.edf|.csv|.npy> [fs=..] [output=<file.csv>])
   report     aggregate the run folders under a directory: mean +- std per configuration
              (ganad report <dir> [--out <dir>]; writes report.md and report.csv)
   bench      time inversion settings (eps x n_max x batch, encoder) on a run's test samples

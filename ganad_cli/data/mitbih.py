@@ -53,6 +53,8 @@ AAMI = {
 }
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 PRESETS = ("beatgan", "kachuee")
+# sampling rate of every MIT-BIH record: the rate the beatgan windows are cut at
+MITBIH_FS = 360
 # bytes per sample of the WFDB storage formats MIT-BIH and similar databases use
 _FMT_BYTES = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "24": 3, "32": 4}
 

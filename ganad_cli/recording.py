@@ -1,0 +1,316 @@
+"""ECG recordings for `ganad detect`: reading, lead choice, resampling, beat positions.
+
+A `Recording` is a signal source (read in pieces, so a 24-hour Holter never sits in memory
+whole) plus the reference beat annotations when the input has them. Inputs:
+- WFDB, any record name (`patientA.hea` with its signal file; `<name>.<annotator>` beside it, if
+  present, gives reference beats);
+- EDF (wfdb's EDF reader, the whole file at once);
+- a raw signal as CSV (one column per lead, header = lead names) or NPY ((n,) or (n, leads)),
+  with its sampling rate stated (`fs=`).
+
+Beat positions come from the annotations or from a QRS detector (wfdb's XQRS or GQRS) whose
+peaks are moved to the R wave with `wfdb.processing.correct_peaks`, as the annotation positions
+the training windows were cut around.
+
+Resampling to the training rate uses scipy's polyphase filter (`resample_poly`) rather than
+`wfdb.processing.resample_sig` (an FFT over the whole signal): it is local, so a recording read
+in chunks resamples to the same values as one read whole, away from the chunk edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ganad_cli.data.mitbih import AAMI, aami_symbols
+from ganad_cli.errors import GanadInputError
+
+BEAT_SOURCES = ("auto", "annotations", "xqrs", "gqrs")
+RECORDING_FORMATS = ("wfdb", "edf", "signal")
+
+
+@dataclass
+class Recording:
+    name: str
+    fs: float
+    n_samples: int
+    sig_names: list[str]
+    # (start, stop, channel indices) -> float64 (stop - start, len(channels)), physical units
+    read: Callable[[int, int, list[int]], np.ndarray]
+    ann_samples: np.ndarray | None = None  # reference beats (AAMI beat symbols) at fs
+    ann_symbols: np.ndarray | None = None
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def _wfdb_annotations(
+    base: Path, annotator: str, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    import wfdb
+
+    if not Path(f"{base}.{annotator}").is_file():
+        return None, None
+    try:
+        ann = wfdb.rdann(str(base), annotator)
+    except Exception as exc:
+        raise GanadInputError(
+            f"{base}.{annotator} is not a readable WFDB annotation file: {exc}"
+        ) from exc
+    symbols = np.asarray(ann.symbol)
+    samples = np.asarray(ann.sample, dtype=np.int64)
+    keep = aami_symbols(list(symbols)) & (samples >= 0) & (samples < n)
+    return samples[keep], symbols[keep].astype("<U1")
+
+
+def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
+    """A WFDB record by its header path, any record name; signals read on demand."""
+    import wfdb
+
+    from ganad_cli.data.mitbih import _check_dat_size
+
+    base = path.with_suffix("")
+    try:
+        header = wfdb.rdheader(str(base))
+    except Exception as exc:
+        raise GanadInputError(f"{path} is not a readable WFDB header: {exc}") from exc
+    if not header.sig_name or not header.sig_len:
+        raise GanadInputError(f"{path}: the WFDB header names no signals or no samples")
+    if header.file_name and all(f == f"{base.name}.dat" for f in header.file_name):
+        _check_dat_size(base.parent, base.name, header)
+    for f in sorted(set(header.file_name or [])):
+        if not (base.parent / f).is_file():
+            raise GanadInputError(f"{path}: its signal file {base.parent / f} is missing")
+
+    def read(start: int, stop: int, channels: list[int]) -> np.ndarray:
+        try:
+            rec = wfdb.rdrecord(
+                str(base), sampfrom=start, sampto=stop, channels=channels, physical=False
+            )
+        except Exception as exc:
+            raise GanadInputError(f"{path}: signal cannot be read with its header: {exc}") from exc
+        digital = rec.d_signal.astype(np.int64)
+        return (digital - np.asarray(rec.baseline)) / np.asarray(rec.adc_gain, dtype=float)
+
+    n = int(header.sig_len)
+    samples, symbols = _wfdb_annotations(base, annotator, n)
+    return Recording(
+        base.name, float(header.fs), n, list(header.sig_name), read, samples, symbols, "wfdb"
+    )
+
+
+def _in_memory(name: str, signal: np.ndarray, fs: float, names: list[str], kind: str) -> Recording:
+    def read(start: int, stop: int, channels: list[int]) -> np.ndarray:
+        return np.asarray(signal[start:stop][:, channels], dtype=np.float64)
+
+    return Recording(name, float(fs), int(signal.shape[0]), names, read, source=kind)
+
+
+def read_edf(path: Path) -> Recording:
+    from wfdb.io.convert.edf import read_edf as wfdb_read_edf
+
+    try:
+        rec = wfdb_read_edf(str(path))
+    except Exception as exc:
+        raise GanadInputError(f"{path} is not a readable EDF file: {exc}") from exc
+    if rec.p_signal is None or not rec.fs:
+        raise GanadInputError(f"{path}: the EDF file holds no signal")
+    return _in_memory(path.stem, rec.p_signal, rec.fs, list(rec.sig_name), "edf")
+
+
+def read_signal_file(path: Path, fs: float | None, leads: list[str] | None) -> Recording:
+    """A raw signal: CSV (header = lead names) or NPY (n,) / (n, leads), at a stated rate."""
+    if not fs or float(fs) <= 0:
+        raise GanadInputError(
+            f"config key 'fs' is required for the raw signal {path}: expected its sampling "
+            "rate in Hz, e.g. fs=500"
+        )
+    if path.suffix.lower() == ".npy":
+        try:
+            signal = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise GanadInputError(f"input {path} is not a readable .npy array ({exc})") from exc
+        if signal.ndim == 1:
+            signal = signal[:, None]
+        names = [f"signal{i}" for i in range(signal.shape[1])]
+    else:
+        import pandas as pd
+
+        frame = pd.read_csv(path, sep=None, engine="python")
+        if all(_is_number(c) for c in frame.columns):  # no header line
+            frame = pd.read_csv(path, sep=None, engine="python", header=None)
+            names = [f"signal{i}" for i in range(frame.shape[1])]
+        else:
+            names = [str(c).strip() for c in frame.columns]
+        try:
+            signal = frame.to_numpy(dtype=np.float64)
+        except ValueError as exc:
+            raise GanadInputError(f"input {path} has non-numeric values ({exc})") from exc
+    if signal.ndim != 2 or signal.shape[0] == 0 or not np.issubdtype(signal.dtype, np.number):
+        raise GanadInputError(f"input {path}: expected a numeric signal (samples x leads)")
+    if leads:
+        if len(leads) != signal.shape[1]:
+            raise GanadInputError(
+                f"config key 'leads' names {len(leads)} leads; {path} has {signal.shape[1]}"
+            )
+        names = [str(v) for v in leads]
+    return _in_memory(path.stem, signal, float(fs), names, "signal")
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+def from_array(
+    signal: np.ndarray,
+    fs: float,
+    leads: list[str] | None = None,
+    name: str = "recording",
+    ann_samples: np.ndarray | None = None,
+    ann_symbols: list[str] | np.ndarray | None = None,
+) -> Recording:
+    """A recording from a numpy signal (n,) or (n, leads) at fs Hz, optionally with reference
+    beats (sample indices and their symbols; non-beat symbols are dropped)."""
+    signal = np.asarray(signal, dtype=np.float64)
+    if signal.ndim == 1:
+        signal = signal[:, None]
+    if signal.ndim != 2 or not len(signal) or not fs or fs <= 0:
+        raise GanadInputError("expected a signal (samples x leads) and its sampling rate fs > 0")
+    names = [str(v) for v in leads] if leads else [f"signal{i}" for i in range(signal.shape[1])]
+    if len(names) != signal.shape[1]:
+        raise GanadInputError(f"{len(names)} lead names for {signal.shape[1]} signal columns")
+    rec = _in_memory(name, signal, float(fs), names, "signal")
+    if ann_samples is not None:
+        samples = np.asarray(ann_samples, dtype=np.int64)
+        symbols = np.asarray(ann_symbols if ann_symbols is not None else ["N"] * len(samples))
+        keep = aami_symbols(list(symbols)) & (samples >= 0) & (samples < len(signal))
+        order = np.argsort(samples[keep], kind="stable")
+        rec.ann_samples = samples[keep][order]
+        rec.ann_symbols = symbols[keep][order].astype("<U1")
+    return rec
+
+
+def read_recording(path: Path, fmt: str, annotator: str = "atr", fs=None, leads=None) -> Recording:
+    if fmt == "wfdb":
+        return read_wfdb(path, annotator)
+    if fmt == "edf":
+        return read_edf(path)
+    return read_signal_file(path, fs, list(leads) if leads else None)
+
+
+# ------------------------------------------------------------------------------ leads, rate
+
+
+def choose_channels(rec: Recording, lead: str, two_leads: bool) -> list[int]:
+    """The named lead first (as in training), then for two-lead detectors another one."""
+    names = rec.sig_names
+    if lead not in names:
+        if len(names) == 1 and rec.source == "signal" and names[0] == "signal0":
+            rec.notes.append(f"the single unnamed signal is taken as lead {lead}")
+            return [0]
+        raise GanadInputError(
+            f"record {rec.name} has no lead {lead!r} (the detector was trained on it); its leads "
+            f"are {names}; set lead=<one of them> to score another lead"
+        )
+    first = names.index(lead)
+    if not two_leads:
+        return [first]
+    rest = [i for i in range(len(names)) if i != first]
+    if not rest:
+        raise GanadInputError(
+            f"record {rec.name} has only lead {lead!r}; the detector was trained on two leads"
+        )
+    return [first, rest[0]]
+
+
+def resample_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
+    """(up, down) integers with up / down = fs_out / fs_in (to 1e-6 relative)."""
+    frac = Fraction(fs_out / fs_in).limit_denominator(10000)
+    if abs(float(frac) - fs_out / fs_in) > 1e-6 * fs_out / fs_in:
+        raise GanadInputError(
+            f"cannot resample from {fs_in} Hz to {fs_out} Hz with a rational ratio"
+        )
+    return frac.numerator, frac.denominator
+
+
+def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    if fs_in == fs_out:
+        return signal
+    from scipy.signal import resample_poly
+
+    up, down = resample_ratio(fs_in, fs_out)
+    return resample_poly(signal, up, down, axis=0)
+
+
+# ---------------------------------------------------------------------------------- beats
+
+
+def qrs_detect(signal: np.ndarray, fs: float, method: str, qrs: dict) -> np.ndarray:
+    """Beat samples from wfdb's XQRS or GQRS, moved to the R wave (`correct_peaks`)."""
+    from wfdb import processing
+
+    sig = np.asarray(signal, dtype=np.float64)
+    if len(sig) < int(2 * fs):
+        return np.zeros(0, dtype=np.int64)
+    if method == "xqrs":
+        peaks = processing.xqrs_detect(sig, fs=fs, verbose=False)
+    else:
+        peaks = processing.gqrs_detect(sig, fs=fs)
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if len(peaks) == 0:
+        return peaks
+    radius = max(1, int(round(float(qrs.get("search_radius_s", 0.05)) * fs)))
+    smooth = max(2, int(round(float(qrs.get("smooth_window_s", 0.15)) * fs)))
+    corrected = processing.correct_peaks(
+        sig, peaks, search_radius=radius, smooth_window_size=smooth, peak_dir="compare"
+    )
+    corrected = np.asarray(corrected, dtype=np.int64)
+    corrected = corrected[(corrected >= 0) & (corrected < len(sig))]
+    return np.unique(corrected)
+
+
+def compare_beats(ref: np.ndarray, test: np.ndarray, fs: float, window_s: float) -> dict:
+    """Sensitivity and positive predictivity of detected beats against reference beats
+    (`wfdb.processing.compare_annotations`, a match within `window_s` seconds)."""
+    from wfdb import processing
+
+    width = max(1, int(round(window_s * fs)))
+    if len(ref) == 0 or len(test) == 0:
+        return {
+            "reference_beats": int(len(ref)),
+            "detected_beats": int(len(test)),
+            "matched": 0,
+            "sensitivity": float("nan") if len(ref) == 0 else 0.0,
+            "ppv": float("nan") if len(test) == 0 else 0.0,
+            "match_window_s": window_s,
+            "matches": np.full(len(test), -1, dtype=np.int64),
+        }
+    cmp = processing.compare_annotations(np.asarray(ref), np.asarray(test), width)
+    # matching_sample_nums[i]: index in test matched to ref beat i, or -1
+    matches = np.full(len(test), -1, dtype=np.int64)
+    for i_ref, i_test in enumerate(np.asarray(cmp.matching_sample_nums)):
+        if i_test >= 0:
+            matches[int(i_test)] = i_ref
+    return {
+        "reference_beats": int(len(ref)),
+        "detected_beats": int(len(test)),
+        "matched": int(cmp.tp),
+        "sensitivity": float(cmp.sensitivity),
+        "ppv": float(cmp.positive_predictivity),
+        "match_window_s": window_s,
+        "matches": matches,
+    }
+
+
+def aami_class(symbols: np.ndarray) -> np.ndarray:
+    return np.array([AAMI.get(str(s), "") for s in symbols], dtype=object)
