@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganad_cli.detector import Detector
+from ganad_cli.detector import Detector, load_run_detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.io import atomic_write_text
 
@@ -50,8 +50,14 @@ def input_format(path: Path, fmt: str = "auto") -> str:
 def _csv_rows(path: Path) -> np.ndarray:
     from ganad_cli.data.tabular import read_table
 
-    with open(path) as fh:
-        first = fh.readline()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise GanadInputError(
+            f"input {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); expected numbers "
+            "as plain text, one window per row"
+        ) from exc
     delimiter = "\t" if "\t" in first else ("," if "," in first else None)
     try:
         [float(v) for v in (first.split(delimiter) if delimiter else first.split())]
@@ -73,6 +79,9 @@ def read_windows(path: Path, fmt: str, shape: tuple[int, int]) -> np.ndarray:
     """(n, channels, length) float32 from a CSV or NPY file, shape checked."""
     channels, length = shape
     if fmt == "npy":
+        from ganad_cli.data.tabular import check_npy_size
+
+        check_npy_size(path)
         try:
             x = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as exc:
@@ -149,14 +158,14 @@ def precheck(overrides: list[str], multirun: bool) -> None:
         raise GanadInputError("ganad detect does not take -m; run it once per input")
     (cfg,) = compose_variants("detect", overrides, multirun=False)
     run_dir, path, fmt = _paths(cfg)
-    detector = Detector.load(run_dir / "detector.pt")
+    detector = load_run_detector(run_dir)
     if fmt != "wfdb":
         read_windows(path, fmt, detector.shape)
 
 
 def run_detection(cfg: DictConfig, out_dir: Path) -> Path:
     run_dir, path, fmt = _paths(cfg)
-    detector = Detector.load(run_dir / "detector.pt")
+    detector = load_run_detector(run_dir)
     x, frame, context = read_input(path, fmt, detector)
     use_gpu = cfg.get("accelerator") in ("gpu", "cuda") and torch.cuda.is_available()
     detector.model.to("cuda" if use_gpu else "cpu")
