@@ -179,6 +179,7 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 
 
+@pytest.mark.slow
 def test_allocation_failure_names_the_memory_keys(tmp_path):
     """model.latent_dim=100000 under a 3 GiB address-space limit (the installed script)."""
     out = tmp_path / "out"
