@@ -179,6 +179,23 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 
 
+def test_allocation_failures_map_to_one_line_naming_the_memory_keys(compose_train):
+    """The fast counterpart of the memory-limit run below: the exception classes torch and
+    numpy raise when an allocation fails."""
+    from ganad_cli.boundary import as_input_error
+
+    cfg = compose_train(["model.latent_dim=100000"])
+    cpu = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+        "memory: you tried to allocate 819200000 bytes."
+    )
+    for exc in (cpu, torch.OutOfMemoryError("CUDA out of memory."), MemoryError()):
+        err = as_input_error(exc, cfg)
+        assert isinstance(err, GanadInputError), exc
+        assert "out of memory" in str(err) and "model.latent_dim=100000" in str(err)
+    assert as_input_error(RuntimeError("a bug in ganad"), cfg) is None  # keeps its traceback
+
+
 @pytest.mark.slow
 def test_allocation_failure_names_the_memory_keys(tmp_path):
     """model.latent_dim=100000 under a 3 GiB address-space limit (the installed script)."""
