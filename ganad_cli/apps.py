@@ -61,43 +61,53 @@ def _detach_file_logs(folder: Path) -> None:
                 handler.close()
 
 
-def _unwritable(exc: OSError) -> GanadInputError:
-    """A write failure (no space, no permission) as one input-error line; others propagate."""
-    from ganad_cli.safety import describe_os_error
+def _input_or_raise(exc: BaseException, cfg: DictConfig | None = None) -> GanadInputError:
+    """The boundary (ganad_cli.boundary): a user-caused exception as its one-line input error;
+    anything else is re-raised with its traceback (a bug in ganad)."""
+    from ganad_cli.boundary import as_input_error
 
-    message = describe_os_error(exc)
-    if message is None:
+    err = as_input_error(exc, cfg)
+    if err is None:
         raise exc
-    return GanadInputError(message)
+    return err
+
+
+def _started_training(run_dir: Path) -> bool:
+    """Did this run write a checkpoint (so a Ctrl-C leaves something to resume)?"""
+    return any((run_dir / "checkpoints").glob("*.ckpt"))
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="train", version_base="1.3")
 def train_app(cfg: DictConfig) -> float | None:
+    from ganad_cli.cli import error
     from ganad_cli.pipeline import run_training
+    from ganad_cli.safety import NO_SPACE
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    resumed = bool(cfg.get("resume"))
     try:
         metrics = run_training(cfg, run_dir)
-    except GanadInputError as exc:
-        if cfg.get("resume"):  # never remove a resumed run's folder: only what this call staged
-            from ganad_cli.cli import error
-
-            _discard_staged_resume(run_dir)
-            raise SystemExit(error(str(exc))) from None
-        _fail_input(exc, run_dir)
     except FloatingPointError as exc:
-        from ganad_cli.cli import error
-
         raise SystemExit(error(f"training diverged: {exc}", 1)) from None
-    except OSError as exc:  # disk full, output folder made read-only mid-run: keep the folder
-        from ganad_cli.cli import error
-
-        raise SystemExit(error(str(_unwritable(exc)), 1)) from None
     except KeyboardInterrupt as exc:
         print(f"ganad: {exc}" if str(exc) else "ganad: interrupted", file=sys.stderr)
+        if not resumed and not _started_training(run_dir):  # Ctrl-C during start-up
+            if HydraConfig.get().mode != RunMode.MULTIRUN:
+                _detach_file_logs(run_dir)
+                shutil.rmtree(run_dir, ignore_errors=True)
         raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the boundary: user-caused classes, else re-raised
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            # disk full mid-run: keep the folder (no metrics.json: nothing looks finished) and
+            # any checkpoints, to resume once there is room
+            raise SystemExit(error(str(_input_or_raise(exc)), 1)) from None
+        err = _input_or_raise(exc, cfg)
+        if resumed:  # never remove a resumed run's folder: only what this call staged
+            _discard_staged_resume(run_dir)
+            raise SystemExit(error(str(err))) from None
+        _fail_input(err, run_dir)
     finally:
-        if cfg.get("resume"):
+        if resumed:
             _discard_staged_resume(run_dir)
     value = metrics.get(cfg.optimized_metric)
     return None if value is None else float(value)
@@ -117,10 +127,8 @@ def evaluate_app(cfg: DictConfig) -> float | None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         metrics = run_evaluation(cfg, out_dir)
-    except GanadInputError as exc:
-        _fail_input(exc, out_dir)
-    except OSError as exc:  # unwritable or full output place: its half-made folder goes
-        _fail_input(_unwritable(exc), out_dir)
+    except Exception as exc:  # noqa: BLE001 - the boundary; a full disk: its half-made folder goes
+        _fail_input(_input_or_raise(exc, cfg), out_dir)
     value = metrics.get("objective")
     return None if value is None else float(value)
 
@@ -132,10 +140,8 @@ def detect_app(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         run_detection(cfg, out_dir)
-    except GanadInputError as exc:
-        _fail_input(exc, out_dir)
-    except OSError as exc:  # e.g. output=<path under a file>, or a full disk
-        _fail_input(_unwritable(exc), out_dir)
+    except Exception as exc:  # noqa: BLE001 - e.g. output=<path under a file>, a full disk
+        _fail_input(_input_or_raise(exc, cfg), out_dir)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="bench", version_base="1.3")
@@ -144,6 +150,6 @@ def bench_app(cfg: DictConfig) -> None:
 
     try:
         run_bench(cfg)
-    except GanadInputError as exc:  # never _fail_input: the output folder is the run itself
-        print(f"ganad: error: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - never _fail_input: the output folder is the run
+        print(f"ganad: error: {_input_or_raise(exc, cfg)}", file=sys.stderr)
         raise SystemExit(2) from None

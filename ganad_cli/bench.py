@@ -26,7 +26,8 @@ from omegaconf import DictConfig, OmegaConf
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from ganad_cli.detector import Detector
+from ganad_cli.config import check_finite, check_seed
+from ganad_cli.detector import Detector, load_run_detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert, prior_starts
 from ganad_cli.io import atomic_write_text
@@ -60,6 +61,8 @@ def _check(ok: bool, key: str, expected: str, value: Any) -> None:
 
 def validate_bench(cfg: DictConfig) -> None:
     b = cfg.bench
+    check_finite(b, "bench")
+    check_seed(b.seed, "bench.seed")
     _check(b.n >= 2, "bench.n", ">= 2", b.n)
     _check(len(b.eps) >= 1 and all(e > 0 for e in b.eps), "bench.eps", "values > 0", list(b.eps))
     _check(
@@ -97,7 +100,7 @@ def prepare(cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
     validate_bench(cfg)
     run_dir = run_folder(cfg.get("run"))
     run_cfg = load_run_config(run_dir)
-    detector = Detector.load(run_dir / "detector.pt")
+    detector = load_run_detector(run_dir, run_cfg)
     return run_dir, run_cfg, detector
 
 

@@ -158,20 +158,23 @@ def check_objective(cfg) -> None:
         )
 
 
-def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
-    """Compose and validate; raise GanadInputError with one clear line on bad input."""
+def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
+    """Compose and validate; raise GanadInputError with one clear line on bad input. Returns the
+    composed config of every job."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException, MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
 
-    from ganad_cli.config import validate_config
+    from ganad_cli.config import register_configs, validate_config
     from ganad_cli.paths import conf_dir
 
+    register_configs()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         try:
             variants = _variants(overrides) if multirun else [overrides]
+            configs = []
             for variant in variants:
                 if config_name == "train":
                     cfg = compose(config_name, overrides=variant, return_hydra_config=True)
@@ -179,6 +182,8 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
                     check_objective(cfg)
                 else:
                     cfg = compose(config_name, overrides=variant)
+                configs.append(cfg)
+            return configs
         except MissingConfigException as exc:
             m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(exc))
             if not m:
@@ -190,7 +195,11 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> None:
                 f"unknown choice '{choice}' for config group '{group}'; valid choices: "
                 f"{', '.join(options)}"
             ) from exc
-        except (HydraException, OmegaConfBaseException) as exc:
+        except OmegaConfBaseException as exc:  # bad type, failing interpolation: name the key
+            from ganad_cli.boundary import config_error
+
+            raise config_error(exc) from exc
+        except HydraException as exc:
             cause = exc.__cause__
             lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
             detail = lines[0] if lines else type(exc).__name__
@@ -348,9 +357,10 @@ def resume_args(args: list[str]) -> list[str]:
     given = [a for a in args if a.startswith("resume=")]
     if not given:
         return args
+    from ganad_cli.paths import resolve_path
     from ganad_cli.untrusted import RESUME_SUBDIR, saved_overrides
 
-    run = Path(given[-1].split("=", 1)[1]).expanduser().resolve()
+    run = resolve_path(given[-1].split("=", 1)[1], "resume")
     saved = run / ".hydra" / "overrides.yaml"
     if not saved.is_file():
         raise GanadInputError(f"resume: {saved} not found; expected a run folder of 'ganad train'")
@@ -459,7 +469,18 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     if command not in COMMANDS:
         return error(f"unknown command '{command}'; valid commands: {', '.join(COMMANDS)}")
-    return COMMANDS[command](rest)
+    try:
+        return COMMANDS[command](rest)
+    except KeyboardInterrupt:  # Ctrl-C during start-up (composing, loading): nothing was made
+        print("ganad: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the boundary outside the Hydra apps (ganad_cli.boundary)
+        from ganad_cli.boundary import as_input_error
+
+        err = as_input_error(exc)
+        if err is None:
+            raise
+        return error(str(err))
 
 
 if __name__ == "__main__":

@@ -384,6 +384,83 @@ def _check(ok: bool, key: str, expected: str, value: Any) -> None:
         raise GanadInputError(f"config key '{key}' must be {expected}, got {value!r}")
 
 
+# numpy and torch take seeds in [0, 2**32)
+SEED_MAX = 2**32 - 1
+# the top-level keys of conf/train.yaml have no schema: their types are checked here
+TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
+    "seed": (int,),
+    "optimized_metric": (str,),
+    "plots": (bool,),
+    "quiet": (bool,),
+}
+TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
+LOGGER_MODES = ("offline", "online")
+
+
+def check_finite(node: Any, prefix: str) -> None:
+    """Every float under `node` (a config node or plain container) is finite: NaN or inf in a
+    config is never meant (it only turns into NaN scores or a threshold no score passes)."""
+    import math
+
+    if isinstance(node, DictConfig):
+        node = OmegaConf.to_container(node, resolve=True)
+    if isinstance(node, dict):
+        for key, value in node.items():
+            check_finite(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            check_finite(value, f"{prefix}[{i}]")
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise GanadInputError(f"config key '{prefix}' must be a finite number, got {node!r}")
+
+
+def check_seed(value: Any, key: str) -> None:
+    _check(
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SEED_MAX,
+        key,
+        f"an integer in [0, {SEED_MAX}]",
+        value,
+    )
+
+
+def _count(value: Any, key: str, low: int, allow_null: bool = False) -> None:
+    """An integer >= low (or null where allowed)."""
+    ok = (allow_null and value is None) or (
+        isinstance(value, int) and not isinstance(value, bool) and value >= low
+    )
+    _check(ok, key, f"{'null or ' if allow_null else ''}an integer >= {low}", value)
+
+
+def _check_top_level(cfg: DictConfig) -> None:
+    for key, types in TOP_LEVEL_TYPES.items():
+        if key not in cfg:
+            continue
+        value = cfg[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        _check(ok, key, " or ".join(TYPE_NAMES[t] for t in types), value)
+    check_seed(cfg.seed, "seed")
+
+
+def _check_data(d: DictConfig) -> None:
+    """Data ranges beyond the shared split checks."""
+    check_seed(d.seed, "data.seed")
+    _count(d.num_workers, "data.num_workers", 0)
+    _count(d.max_samples, "data.max_samples", 1, allow_null=True)
+    if d.name == "synthetic_ecg":
+        _count(d.n_normal, "data.n_normal", 1)
+        _count(d.n_per_anomaly, "data.n_per_anomaly", 0)
+        _count(d.length, "data.length", 16)
+        # noise std relative to the R wave (amplitude 1): beyond 10 the beats are noise alone
+        _check(0 <= d.noise <= 10, "data.noise", "in [0, 10]", d.noise)
+    if d.name == "mitbih":
+        _count(d.beatgan_before, "data.beatgan_before", 0)
+        _count(d.beatgan_after, "data.beatgan_after", 1)
+        _count(d.kachuee_fs, "data.kachuee_fs", 1)
+        _check(d.kachuee_window_s > 0, "data.kachuee_window_s", "> 0", d.kachuee_window_s)
+        _count(d.kachuee_length, "data.kachuee_length", 1)
+        _count(d.resample_length, "data.resample_length", 16, allow_null=True)
+
+
 BACKBONES = ("conv1d", "dcgan1d", "mlp", "lstm", "conv2d")
 PRIORS = ("normal", "uniform", "truncated_normal")
 GAN_LOSSES = ("bce", "wasserstein", "wgan_gp")
@@ -394,6 +471,10 @@ def _check_model(m: DictConfig) -> None:
     _check(m.backbone in BACKBONES, "model.backbone", f"one of {BACKBONES}", m.backbone)
     _check(m.prior in PRIORS, "model.prior", f"one of {PRIORS}", m.prior)
     _check(m.base_channels >= 1, "model.base_channels", ">= 1", m.base_channels)
+    _check(0.0 <= m.beta1 < 1.0, "model.beta1", "in [0, 1)", m.beta1)
+    _check(0.0 <= m.beta2 < 1.0, "model.beta2", "in [0, 1)", m.beta2)
+    if "d_reset_below" in m:
+        _check(m.d_reset_below >= 0, "model.d_reset_below", ">= 0", m.d_reset_below)
     if "loss" in m:
         _check(m.loss in GAN_LOSSES, "model.loss", f"one of {GAN_LOSSES}", m.loss)
     if "clip_value" in m:
@@ -412,6 +493,11 @@ def _check_model(m: DictConfig) -> None:
 def validate_config(cfg: DictConfig) -> None:
     """Range checks that types cannot express. Raises GanadInputError naming the key."""
     d, m, inv, th, sc = cfg.data, cfg.model, cfg.inversion, cfg.threshold, cfg.score
+    for group in ("data", "model", "inversion", "score", "threshold", "trainer", "logger"):
+        if group in cfg:
+            check_finite(cfg[group], group)
+    _check_top_level(cfg)
+    _check_data(d)
     _check(d.batch_size >= 1, "data.batch_size", ">= 1", d.batch_size)
     _check(0.0 <= d.contamination < 1.0, "data.contamination", "in [0, 1)", d.contamination)
     _check(d.folds >= 2, "data.folds", ">= 2", d.folds)
@@ -435,7 +521,8 @@ def validate_config(cfg: DictConfig) -> None:
             d.preprocess,
         )
     _check(m.latent_dim >= 1, "model.latent_dim", ">= 1", m.latent_dim)
-    _check(m.lr_g > 0 and m.lr_d > 0, "model.lr_g/lr_d", "> 0", (m.lr_g, m.lr_d))
+    _check(m.lr_g > 0, "model.lr_g", "> 0", m.lr_g)
+    _check(m.lr_d > 0, "model.lr_d", "> 0", m.lr_d)
     if "n_critic" in m:
         _check(m.n_critic >= 1, "model.n_critic", ">= 1", m.n_critic)
     _check_model(m)
@@ -467,6 +554,17 @@ def validate_config(cfg: DictConfig) -> None:
         ">= 1",
         cfg.trainer.max_epochs,
     )
+    _check_trainer_logger(cfg)
+
+
+def _check_trainer_logger(cfg: DictConfig) -> None:
+    t = cfg.trainer
+    _count(t.log_every_n_steps, "trainer.log_every_n_steps", 1)
+    lim = t.limit_train_batches
+    _check(lim is None or lim > 0, "trainer.limit_train_batches", "null or > 0", lim)
+    if "logger" in cfg and cfg.logger.get("name") == "wandb":
+        mode = cfg.logger.mode
+        _check(mode in LOGGER_MODES, "logger.mode", f"one of {LOGGER_MODES}", mode)
 
 
 def check_epoch_selection(cfg: DictConfig) -> None:
@@ -527,6 +625,8 @@ def validate_inversion(inv: DictConfig) -> None:
     _check(inv.truncation > 0, "inversion.truncation", "> 0", inv.truncation)
     _check(inv.chi_weight >= 0, "inversion.chi_weight", ">= 0", inv.chi_weight)
     _check(inv.rbf_bandwidth > 0, "inversion.rbf_bandwidth", "> 0", inv.rbf_bandwidth)
+    check_finite(inv, "inversion")
+    check_seed(inv.seed, "inversion.seed")
     q = inv.eps_quantile
     _check(q is None or 0 < q < 1, "inversion.eps_quantile", "null or in (0, 1)", q)
     refs = ("start", "search")
@@ -539,6 +639,8 @@ def validate_inversion(inv: DictConfig) -> None:
 
 def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
     """Range checks of the score and threshold nodes (also used by `ganad evaluate`)."""
+    check_finite(sc, "score")
+    check_finite(th, "threshold")
     _check(th.name in THRESHOLDS, "threshold.name", f"one of {THRESHOLDS}", th.name)
     _check(th.beta > 0, "threshold.beta", "> 0", th.beta)
     _check(0.0 < th.quantile < 1.0, "threshold.quantile", "in (0, 1)", th.quantile)

@@ -31,7 +31,7 @@ from ganad_cli.beatscore import (
     beat_source,
     score_recording,
 )
-from ganad_cli.detector import Detector
+from ganad_cli.detector import Detector, load_run_detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.io import atomic_write_json, atomic_write_text
 from ganad_cli.recording import RECORDING_FORMATS, Recording, choose_channels
@@ -71,8 +71,14 @@ def input_format(path: Path, fmt: str = "auto") -> str:
 def _csv_rows(path: Path) -> np.ndarray:
     from ganad_cli.data.tabular import read_table
 
-    with open(path) as fh:
-        first = fh.readline()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise GanadInputError(
+            f"input {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); expected numbers "
+            "as plain text, one window per row"
+        ) from exc
     delimiter = "\t" if "\t" in first else ("," if "," in first else None)
     try:
         [float(v) for v in (first.split(delimiter) if delimiter else first.split())]
@@ -94,6 +100,9 @@ def read_windows(path: Path, fmt: str, shape: tuple[int, int]) -> np.ndarray:
     """(n, channels, length) float32 from a CSV or NPY file, shape checked."""
     channels, length = shape
     if fmt == "npy":
+        from ganad_cli.data.tabular import check_npy_size
+
+        check_npy_size(path)
         try:
             x = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as exc:
@@ -237,7 +246,7 @@ def precheck(overrides: list[str], multirun: bool) -> None:
         raise GanadInputError("ganad detect does not take -m; run it once per input")
     (cfg,) = compose_variants("detect", overrides, multirun=False)
     run_dir, path, fmt = _paths(cfg)
-    detector = Detector.load(run_dir / "detector.pt")
+    detector = load_run_detector(run_dir)
     tau_options(cfg)
     if fmt in RECORDING_FORMATS:
         opts = beat_options(cfg)
@@ -257,7 +266,7 @@ def _device(cfg: DictConfig) -> str:
 
 def run_detection(cfg: DictConfig, out_dir: Path) -> Path:
     run_dir, path, fmt = _paths(cfg)
-    detector = Detector.load(run_dir / "detector.pt")
+    detector = load_run_detector(run_dir)
     detector.model.to(_device(cfg))
     target = Path(str(cfg.output)).expanduser() if cfg.get("output") else out_dir / "detections.csv"
     if fmt in RECORDING_FORMATS:

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganad_cli.config import to_plain, validate_config
-from ganad_cli.detector import Detector
+from ganad_cli.detector import Detector, load_run_detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.io import atomic_write_json, atomic_write_text
 
@@ -51,7 +52,7 @@ def load_run_config(run_dir: Path) -> DictConfig:
         )
     try:
         cfg = OmegaConf.load(path)
-    except (OmegaConfBaseException, OSError, ValueError) as exc:
+    except (OmegaConfBaseException, OSError, ValueError, yaml.YAMLError) as exc:
         raise GanadInputError(
             f"run config {path} could not be read ({type(exc).__name__})"
         ) from exc
@@ -116,7 +117,7 @@ def prepare(eval_cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
     run_dir = run_folder(eval_cfg.get("run"))
     cfg = effective_config(load_run_config(run_dir), eval_cfg)
     validate_config(cfg)
-    detector = Detector.load(run_dir / "detector.pt")
+    detector = load_run_detector(run_dir, cfg)
     check_inversion(detector, cfg.inversion)
     check_compatible(detector.model, cfg.score)
     return run_dir, cfg, detector

@@ -21,7 +21,7 @@ from ganad_cli.data import load_samples
 from ganad_cli.data.base import Samples, Splits
 from ganad_cli.data.datamodule import WindowDataModule
 from ganad_cli.data.splits import make_splits
-from ganad_cli.detector import Detector
+from ganad_cli.detector import Detector, check_scores
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult
 from ganad_cli.inversion.run import calibrate_eps
@@ -122,7 +122,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     )
     if t.limit_train_batches is not None:
         kwargs["limit_train_batches"] = t.limit_train_batches
-    return pl.Trainer(**kwargs)
+    try:
+        return pl.Trainer(**kwargs)
+    except (ValueError, TypeError) as exc:  # Lightning's check of the trainer arguments
+        from ganad_cli.boundary import trainer_error
+
+        raise trainer_error(exc) from exc
 
 
 def _csv_version(cfg: DictConfig, run_dir: Path) -> str:
@@ -299,8 +304,10 @@ def fit_detector(
     detector.inversion = calibrate_eps(model, x_val, val.label, detector.inversion)
     inv, seconds = timed_inversion(detector, x_val)
     comps = detector.components(x_val, inv, val.context)
+    check_scores(comps, np.zeros(len(x_val)), "the trained model", "validation windows")
     detector.score = fit_combination(comps, val.label, cfg.score)
     scores = detector.score.total(comps)
+    check_scores(comps, scores, "the trained model", "validation windows")
     detector.threshold = fit_threshold(scores, val.label, cfg.threshold)
     return detector, {"inv": inv, "seconds": seconds, "comps": comps, "scores": scores}
 
@@ -309,7 +316,9 @@ def score_split(detector: Detector, s: Samples) -> dict:
     x = torch.from_numpy(s.x)
     inv, seconds = timed_inversion(detector, x)
     comps = detector.components(x, inv, s.context)
-    return {"inv": inv, "seconds": seconds, "comps": comps, "scores": detector.score.total(comps)}
+    scores = detector.score.total(comps)
+    check_scores(comps, scores, "the trained model", "test windows")
+    return {"inv": inv, "seconds": seconds, "comps": comps, "scores": scores}
 
 
 def scores_frame(s: Samples, res: dict, tau: float) -> pd.DataFrame:

@@ -197,9 +197,23 @@ def build_report(root: Path, out: Path | None = None) -> tuple[pd.DataFrame, str
     if skipped:
         text += f"\nSkipped {len(skipped)} run(s):\n\n" + "".join(f"- {s}\n" for s in skipped)
     out = Path(out) if out else root
-    atomic_write_text(out / "report.md", text)
-    atomic_write_text(out / "report.csv", table.to_csv(index=False))
-    atomic_write_text(out / "report_runs.csv", runs.to_csv(index=False))
+    files = {
+        out / "report_runs.csv": runs.to_csv(index=False),
+        out / "report.csv": table.to_csv(index=False),
+        out / "report.md": text,  # last: its presence says the report is complete
+    }
+    try:
+        for path, content in files.items():
+            atomic_write_text(path, content)
+    except OSError as exc:  # full disk, unwritable --out: no half report is left behind
+        from ganad_cli.boundary import os_error
+
+        for path in files:
+            path.unlink(missing_ok=True)
+        err = os_error(exc)
+        if err is None:
+            raise
+        raise err from exc
     return table, text
 
 

@@ -76,6 +76,7 @@ def check_key(key: str, source: Path, what: str) -> None:
 
 def saved_overrides(path: Path) -> list[str]:
     """The overrides of a run's `.hydra/overrides.yaml`, each one checked (see module doc)."""
+    import yaml
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import OverrideType
     from hydra.errors import HydraException
@@ -84,7 +85,7 @@ def saved_overrides(path: Path) -> list[str]:
 
     try:
         loaded = OmegaConf.load(path)
-    except (OmegaConfBaseException, OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OmegaConfBaseException, OSError, ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise GanadInputError(
             f"resume: {path} could not be read ({type(exc).__name__}); expected the list of "
             "overrides 'ganad train' wrote"

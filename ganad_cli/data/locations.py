@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ganad_cli.paths import resolve_path
+
 _PKG = Path(__file__).resolve().parents[1]
 
 
@@ -23,18 +25,18 @@ def data_home() -> Path:
 def mitdb_root(configured: str | None) -> Path:
     """data.root if set, else $GANAD_MITDB, else <data home>/mitdb."""
     if configured:
-        return Path(configured).expanduser().resolve()
+        return resolve_path(configured, "data.root")
     env = os.environ.get("GANAD_MITDB")
     if env:
-        return Path(env).expanduser().resolve()
+        return resolve_path(env, "data.root ($GANAD_MITDB)")
     return data_home() / "mitdb"
 
 
 def cache_dir(configured: str | None) -> Path:
     """data.cache_dir if set, else $GANAD_CACHE, else <data home>/cache."""
     if configured:
-        return Path(configured).expanduser().resolve()
+        return resolve_path(configured, "data.cache_dir")
     env = os.environ.get("GANAD_CACHE")
     if env:
-        return Path(env).expanduser().resolve()
+        return resolve_path(env, "data.cache_dir ($GANAD_CACHE)")
     return data_home() / "cache"

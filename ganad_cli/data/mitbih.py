@@ -200,6 +200,11 @@ def read_record(root: Path, rec: int) -> tuple[np.ndarray, list[str], int, np.nd
 
 def _check_dat_size(root: Path, rec: int, header) -> None:
     dat = root / f"{rec}.dat"
+    if not dat.is_file():
+        raise GanadInputError(
+            f"{dat} not found: the WFDB record {rec} has a header but no signal file; expected "
+            f"{rec}.hea, {rec}.dat and {rec}.atr together"
+        )
     fmts = [str(f) for f in header.fmt]
     if any(f not in _FMT_BYTES for f in fmts) or header.sig_len is None:
         return

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from ganad_cli.data.base import Samples
 from ganad_cli.errors import GanadInputError
+from ganad_cli.paths import resolve_path
 
 NORMALIZE = ("none", "zscore", "minmax")
 
@@ -20,7 +21,7 @@ NORMALIZE = ("none", "zscore", "minmax")
 def _root(cfg: DictConfig, what: str) -> Path:
     if not cfg.root:
         raise GanadInputError(f"config key 'data.root' must name {what}; it is not set")
-    return Path(cfg.root).expanduser().resolve()
+    return resolve_path(cfg.root, "data.root")
 
 
 def label_str(v: object) -> str:
@@ -60,7 +61,14 @@ def read_table(path: Path, delimiter: str | None, skip_header: bool = False) -> 
     if path.stat().st_size == 0:
         raise GanadInputError(f"{path} is empty; expected one window per row")
     try:
-        table = np.loadtxt(path, delimiter=delimiter, skiprows=int(skip_header), ndmin=2)
+        table = np.loadtxt(
+            path, delimiter=delimiter, skiprows=int(skip_header), ndmin=2, encoding="utf-8"
+        )
+    except UnicodeDecodeError as exc:
+        raise GanadInputError(
+            f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason}); expected numbers as "
+            "plain text"
+        ) from exc
     except ValueError as exc:
         raise GanadInputError(
             f"{path} is not a table of equal-length numeric rows: {str(exc).splitlines()[0]}"
@@ -125,9 +133,40 @@ def load_csv(cfg: DictConfig) -> Samples:
     )
 
 
+def check_npy_size(path: Path) -> None:
+    """The .npy header's shape against the file's length, before numpy allocates that much: a
+    damaged header can claim terabytes."""
+    from numpy.lib import format as npy_format
+
+    try:
+        with open(path, "rb") as fh:
+            version = npy_format.read_magic(fh)
+            read_header = {
+                (1, 0): npy_format.read_array_header_1_0,
+                (2, 0): npy_format.read_array_header_2_0,
+            }.get(version)
+            if read_header is None:
+                return  # a newer format: numpy's own reader decides
+            shape, _, dtype = read_header(fh)
+            offset = fh.tell()
+    except ValueError as exc:  # not an .npy header at all: reported by np.load
+        del exc
+        return
+    if dtype.hasobject:
+        return  # object arrays are refused by np.load(allow_pickle=False)
+    need = offset + int(np.prod(shape, dtype=object)) * dtype.itemsize
+    have = path.stat().st_size
+    if have < need:
+        raise GanadInputError(
+            f"{path}: its .npy header declares an array of shape {tuple(shape)} ({need} bytes), "
+            f"but the file holds {have} bytes; expected an intact .npy file (truncated or damaged)"
+        )
+
+
 def _npy(path: Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise GanadInputError(f"{path} does not exist; expected {what}")
+    check_npy_size(path)
     try:
         return np.load(path, allow_pickle=False)
     except Exception as exc:
@@ -149,7 +188,7 @@ def load_npy(cfg: DictConfig) -> Samples:
     x = x.astype(np.float64)
     _finite(x.reshape(len(x), -1), path)
     if cfg.labels:
-        lpath = Path(cfg.labels).expanduser().resolve()
+        lpath = resolve_path(cfg.labels, "data.labels")
         y = _npy(lpath, f"{len(x)} class labels")
         if y.ndim != 1 or len(y) != len(x):
             raise GanadInputError(f"{lpath} has shape {y.shape}; expected ({len(x)},) labels")
