@@ -22,6 +22,7 @@ commands:
   data       `ganad data summary data=mitbih ...`: samples per class, record and split
   evaluate   re-score a trained run with other inversion/score/threshold choices, no retraining
              (ganad evaluate run=<run> [score=svm threshold=val_mcc ...]; `-m` sweeps choices)
+             ganad evaluate ensemble=[<run>,<run>,...]: runs of other seeds as one detector
   detect     score new windows with a run's frozen detector -> per-window CSV
              (ganad detect run=<run> input=<file.csv|.npy|.hea> [output=<file.csv>])
   report     aggregate the run folders under a directory: mean +- std per configuration
@@ -398,8 +399,13 @@ def _precheck_then_run(
 
 def cmd_evaluate(args: list[str]) -> int:
     from ganad_cli.apps import evaluate_app
+    from ganad_cli.ensemble import ensemble_args
     from ganad_cli.evaluate import precheck
 
+    try:
+        args = ensemble_args(args)
+    except GanadInputError as exc:
+        return error(str(exc))
     return _precheck_then_run(args, "evaluate", precheck, evaluate_app)
 
 
