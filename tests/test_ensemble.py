@@ -163,6 +163,7 @@ def test_ensemble_refuses_runs_tested_on_other_splits(runs: list[Path], tmp_path
         (["ensemble=[{0},{0}]"], "at least two different"),
         (["ensemble={0}"], "must be a list"),
         (["ensemble=[{0},{1}]", "run={0}"], "exclusive"),
+        (["-m", "ensemble=[{0},{1}]", "threshold=val_mcc,val_fbeta"], "expected no -m"),
         (["ensemble=[{0},/no/such/run]"], "not found"),
         (["ensemble=[{0},{1}]", "score=latent_residual"], "latent_residual"),
     ],
