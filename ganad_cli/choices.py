@@ -17,8 +17,21 @@ MODEL_NAMES = (
     "ganomaly",
     "beatgan",
     "beta_vaegan",
+    "autoencoder",
 )
-ENCODER_MODELS = ("alad", "beatgan", "beta_vaegan", "bigan", "fanogan", "ganomaly")
+ENCODER_MODELS = (
+    "alad",
+    "autoencoder",
+    "beatgan",
+    "beta_vaegan",
+    "bigan",
+    "fanogan",
+    "ganomaly",
+)
+# models without a discriminator (the non-adversarial ablation)
+MODELS_WITHOUT_DISCRIMINATOR = ("autoencoder",)
+# score components computed with the discriminator
+DISCRIMINATOR_COMPONENTS = ("discriminator", "feature_matching")
 
 INVERSION_OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "cosine", "exponential")

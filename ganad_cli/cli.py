@@ -22,6 +22,7 @@ commands:
   data       `ganad data summary data=mitbih ...`: samples per class, record and split
   evaluate   re-score a trained run with other inversion/score/threshold choices, no retraining
              (ganad evaluate run=<run> [score=svm threshold=val_mcc ...]; `-m` sweeps choices)
+             ganad evaluate ensemble=[<run>,<run>,...]: runs of other seeds as one detector
   detect     score every beat of a recording (or windows) with a run's frozen detector
              (ganad detect run=<run> input=<rec.hea|.edf|.csv|.npy> [fs=..] [output=<file.csv>])
   report     aggregate the run folders under a directory: mean +- std per configuration
@@ -408,8 +409,13 @@ def _precheck_then_run(
 
 def cmd_evaluate(args: list[str]) -> int:
     from ganad_cli.apps import evaluate_app
+    from ganad_cli.ensemble import ensemble_args
     from ganad_cli.evaluate import precheck
 
+    try:
+        args = ensemble_args(args)
+    except GanadInputError as exc:
+        return error(str(exc))
     return _precheck_then_run(args, "evaluate", precheck, evaluate_app)
 
 

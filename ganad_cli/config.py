@@ -17,11 +17,13 @@ from ganad_cli.choices import (
     CENTERINGS,
     COMBINES,
     COMPONENTS,
+    DISCRIMINATOR_COMPONENTS,
     ENCODER_MODELS,
     EPOCH_SELECTION,
     INVERSION_OPTIMIZERS,
     LR_SCHEDULES,
     MODEL_NAMES,
+    MODELS_WITHOUT_DISCRIMINATOR,
     RESIDUAL_NORMS,
     RESTRICTIONS,
 )
@@ -211,6 +213,17 @@ class BeatGANConfig(ModelConfig):
 
 
 @dataclass
+class AutoencoderConfig(ModelConfig):
+    """BeatGAN's encoder and generator trained on reconstruction only (no discriminator).
+    `w_adv` and `d_reset_below` are BeatGAN's keys, accepted (and unused) so that every BeatGAN
+    preset composes with model=autoencoder."""
+
+    name: str = "autoencoder"
+    w_adv: float = 0.0
+    d_reset_below: float = 0.0
+
+
+@dataclass
 class BetaVAEGANConfig(ModelConfig):
     name: str = "beta_vaegan"
     beta: float = 1.0
@@ -355,6 +368,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "ganomaly": GANomalyConfig,
         "beatgan": BeatGANConfig,
         "beta_vaegan": BetaVAEGANConfig,
+        "autoencoder": AutoencoderConfig,
     },
     "inversion": {"base": InversionConfig},
     "bench": {"base": BenchConfig},
@@ -546,6 +560,7 @@ def validate_config(cfg: DictConfig) -> None:
     )
     validate_inversion(inv)
     check_encoder_available(inv, m.name)
+    check_discriminator_available(sc, m.name)
     check_epoch_selection(cfg)
     validate_scoring(sc, th)
     _check(
@@ -596,6 +611,16 @@ def check_encoder_available(inv: DictConfig, model_name: str) -> None:
                 f"config key 'inversion.name': model {model_name!r} has no encoder; models with "
                 f"one: {', '.join(ENCODER_MODELS)}"
             )
+
+
+def check_discriminator_available(sc: DictConfig, model_name: str) -> None:
+    """Before training: discriminator components need a model that has one."""
+    needs_d = [c for c in sc.components if c in DISCRIMINATOR_COMPONENTS]
+    if needs_d and model_name in MODELS_WITHOUT_DISCRIMINATOR:
+        raise GanadInputError(
+            f"config key 'score.components': {', '.join(needs_d)} need(s) a discriminator, and "
+            f"model {model_name!r} has none; expected components without it (e.g. score=residual)"
+        )
 
 
 def validate_inversion(inv: DictConfig) -> None:

@@ -134,7 +134,12 @@ def precheck(overrides: list[str], multirun: bool) -> None:
             "folder (its results go beside that run); call evaluate once per run"
         )
     for cfg in configs:
-        prepare(cfg)
+        if cfg.get("ensemble") is not None:
+            from ganad_cli.ensemble import prepare_ensemble
+
+            prepare_ensemble(cfg)
+        else:
+            prepare(cfg)
 
 
 def check_same_splits(run_dir: Path, info: dict) -> None:
@@ -160,6 +165,10 @@ def run_evaluation(eval_cfg: DictConfig, out_dir: Path) -> dict:
     from ganad_cli.data.splits import make_splits
     from ganad_cli.pipeline import evaluate_into, fit_detector, hardware
 
+    if eval_cfg.get("ensemble") is not None:
+        from ganad_cli.ensemble import run_ensemble
+
+        return run_ensemble(eval_cfg, out_dir)
     run_dir, cfg, frozen = prepare(eval_cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     splits = make_splits(load_samples(cfg.data), cfg.data)

@@ -377,13 +377,16 @@ def evaluate_into(
     return metrics
 
 
-def run_training(cfg: DictConfig, run_dir: Path) -> dict:
+def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -> dict:
+    """Train, fit the detector on validation, test; `splits` given (scripts/side_by_side.py:
+    one subset shared by several methods) replaces the split the data config would make."""
     validate_config(cfg)
     set_quiet(quiet_mode(cfg))
     if cfg.get("threads") is not None:
         torch.set_num_threads(int(cfg.threads))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    splits = make_splits(load_samples(cfg.data), cfg.data)
+    if splits is None:
+        splits = make_splits(load_samples(cfg.data), cfg.data)
     log.info(
         "data %s: train %d, val %d, test %d (shape %s)",
         cfg.data.name,

@@ -91,6 +91,9 @@ def collect(root: Path) -> pd.DataFrame:
                 if k.split(".")[-1] not in REPEAT_KEYS:
                     row[f"{g}.{k}"] = v
         row["kind"] = "evaluate" if (run / "effective_config.yaml").is_file() else "train"
+        ensemble = metrics.get("ensemble")
+        if isinstance(ensemble, dict) and isinstance(ensemble.get("members"), list):
+            row["kind"] = f"ensemble of {len(ensemble['members'])}"  # `ganad evaluate ensemble=`
         for m in METRICS:
             v = metrics.get(f"test/{m}")
             row[m] = float(v) if isinstance(v, (int, float)) else math.nan

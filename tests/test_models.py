@@ -83,6 +83,8 @@ def test_model_trains_and_feeds_inversion_and_scoring(name, model_cfgs, beats, t
     if model.has_encoder:
         inversions["encoder"] = {"name": "encoder"}
     names = ["residual", "discriminator", "feature_matching", "latent_norm"]
+    if not model.has_discriminator:  # the autoencoder ablation
+        names = ["residual", "latent_norm"]
     if hasattr(model, "encode_reconstruction"):
         names.append("latent_residual")
     for inv_name, inv_cfg in inversions.items():
@@ -91,8 +93,10 @@ def test_model_trains_and_feeds_inversion_and_scoring(name, model_cfgs, beats, t
         comps = compute_components(model, x, inv, names, SCORE_CFG)
         for comp, values in comps.items():
             assert values.shape == (6,) and np.isfinite(values).all(), (inv_name, comp)
-    logit, feats = model.discriminate(x)
-    assert logit.shape == (6,) and feats.dim() == 2 and len(feats) == 6
+    assert model.has_discriminator == (name != "autoencoder")
+    if model.has_discriminator:
+        logit, feats = model.discriminate(x)
+        assert logit.shape == (6,) and feats.dim() == 2 and len(feats) == 6
     assert model.wasserstein == (name in ("wgan", "wgan_gp", "fanogan"))
     assert model.has_encoder == (name not in ("gan", "wgan", "wgan_gp"))
 
@@ -223,3 +227,65 @@ def test_divergence_stops_with_step_and_keeps_last_checkpoint(model_cfgs, beats,
         trainer.fit(model, DataLoader(TensorDataset(beats[:32]), batch_size=16))
     state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
     assert state and all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_autoencoder_is_beatgan_without_its_discriminator(model_cfgs, beats, compose_train):
+    """model=autoencoder: BeatGAN's encoder and generator (same initial weights for a seed),
+    trained on reconstruction only; no discriminator exists, so its components are refused."""
+    ae = make(model_cfgs["autoencoder"])
+    gan = make({**model_cfgs["autoencoder"], "name": "beatgan", "w_adv": 1.0})
+    assert not hasattr(ae, "discriminator") and not ae.has_discriminator
+    assert not any("discriminator" in k for k in ae.state_dict())
+    gan_eg = {k: v for k, v in gan.state_dict().items() if not k.startswith("discriminator.")}
+    assert gan_eg.keys() == ae.state_dict().keys()
+    assert all(torch.equal(gan_eg[k], v) for k, v in ae.state_dict().items())
+    x = beats[:8]
+    ae = make({**model_cfgs["autoencoder"], "lr_g": 3e-3})
+    before = {k: v.clone() for k, v in ae.state_dict().items()}
+    err0 = _reconstruction_error(ae, x)
+    trainer = fit(ae, x.repeat(8, 1, 1), batches=8, epochs=6, batch_size=8)
+    assert set(trainer.callback_metrics) >= {"train/rec", "train/loss_g"}
+    assert not any("loss_d" in k or "adv" in k for k in trainer.callback_metrics)
+    assert _reconstruction_error(ae, x) < 0.8 * err0
+    assert any(not torch.equal(before[k], v) for k, v in ae.state_dict().items())
+    (opt,) = trainer.optimizers  # one optimiser, over E and G: nothing else to update
+    optimised = {id(p) for g in opt.param_groups for p in g["params"]}
+    assert optimised == {id(p) for p in ae.parameters()}
+    # its residual score: higher for beats it was not trained on
+    inv = invert(ae, torch.cat([x, -x]), {"name": "encoder"})
+    res = compute_components(ae, torch.cat([x, -x]), inv, ["residual"], SCORE_CFG)["residual"]
+    assert res[8:].min() > res[:8].max()
+    with pytest.raises(GanadInputError, match="discriminator"):
+        compute_components(ae, x, inv, ["residual", "discriminator"], SCORE_CFG)
+    # in a BeatGAN preset it keeps the preset's networks and training; D components are refused
+    preset = compose_train(["experiment=beatgan_mitbih", "model=autoencoder"])
+    beatgan = compose_train(["experiment=beatgan_mitbih"])
+    assert preset.model.name == "autoencoder" and preset.score.name == "residual"
+    for key in ("backbone", "latent_dim", "base_channels", "lr_g", "beta1", "beta2"):
+        assert preset.model[key] == beatgan.model[key], key
+    assert preset.trainer == beatgan.trainer and preset.data == beatgan.data
+    from ganad_cli.config import validate_config
+
+    validate_config(preset)
+    bad = compose_train(["model=autoencoder", "score=combined"])
+    with pytest.raises(GanadInputError, match="score.components.*discriminator"):
+        validate_config(bad)
+
+
+def test_autoencoder_trains_from_the_command_line(in_tmp):
+    import json
+
+    from ganad_cli.cli import main
+    from ganad_cli.detector import Detector
+
+    run = in_tmp / "ae"
+    args = ["experiment=smoke", "data.n_normal=300", "data.n_per_anomaly=15", "logger=none"]
+    assert (
+        main(["train", "model=autoencoder", *args, "trainer.max_epochs=1", f"hydra.run.dir={run}"])
+        == 0
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test/components"] == ["residual"] and metrics["test/auroc"] > 0.5
+    detector = Detector.load(run / "detector.pt")
+    assert detector.model.cfg.name == "autoencoder" and not detector.model.has_discriminator
+    assert main(["train", "model=autoencoder", "score=combined", *args]) == 2

@@ -163,3 +163,40 @@ class BetaVAEGAN(_AutoencodingGAN):
         loss = rec + beta * kl_term + self.cfg.w_adv * adv
         logs = {"train/rec": rec, "train/kl": kl, "train/adv": adv, "train/beta": beta}
         return loss, logs, [x_hat, x_p]
+
+
+class Autoencoder(GanadModule):
+    """BeatGAN without its adversarial part, the ablation that shows what the GAN adds: the same
+    encoder and generator (built in the same order, so one seed gives BeatGAN's initial weights),
+    trained on ||x - x_hat||^2 alone with one optimiser (Adam, lr_g). There is no discriminator:
+    no adversarial term and no D updates, so an epoch costs about half of BeatGAN's; scoring
+    components that need D (discriminator, feature_matching) are refused.
+
+    The schema accepts BeatGAN's `w_adv` and `d_reset_below` only so that every BeatGAN preset
+    (`experiment=beatgan_mitbih model=autoencoder`) composes unchanged; both are unused.
+    """
+
+    has_encoder = True
+    has_discriminator = False
+
+    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
+        super().__init__(model_cfg, shape)
+        self.encoder = build_encoder(self.cfg, shape)
+        self.generator = build_generator(self.cfg, shape)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def discriminate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError("model 'autoencoder' has no discriminator")
+
+    def configure_optimizers(self):
+        params = itertools.chain(self.encoder.parameters(), self.generator.parameters())
+        return adam(params, self.cfg.lr_g, self.cfg)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        (x,) = batch
+        rec = (x - self.generator(self.encoder(x))).pow(2).mean()
+        self.loss_is_finite(rec)
+        self.log_dict({"train/loss_g": rec, "train/rec": rec}, on_step=True, on_epoch=True)
+        return rec

@@ -18,6 +18,8 @@ class GanadModule(pl.LightningModule):
     """
 
     has_encoder: bool = False
+    # the non-adversarial autoencoder has none: components that need D are refused
+    has_discriminator: bool = True
     wasserstein: bool = False
     # integer attributes training changes outside the weights (BeatGAN: `d_resets`); they travel
     # in every checkpoint under "ganad_counters", so a resumed run carries on counting

@@ -5,7 +5,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from ganad_cli.errors import GanadInputError
-from ganad_cli.models.autoencoding import BeatGAN, BetaVAEGAN, GANomaly
+from ganad_cli.models.autoencoding import Autoencoder, BeatGAN, BetaVAEGAN, GANomaly
 from ganad_cli.models.base import GanadModule
 from ganad_cli.models.bigan import ALAD, BiGAN
 from ganad_cli.models.fanogan import FAnoGAN
@@ -22,6 +22,7 @@ MODELS: dict[str, type[GanadModule]] = {
     "ganomaly": GANomaly,
     "beatgan": BeatGAN,
     "beta_vaegan": BetaVAEGAN,
+    "autoencoder": Autoencoder,
 }
 
 

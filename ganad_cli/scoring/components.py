@@ -16,7 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganad_cli.choices import COMPONENTS, RESIDUAL_NORMS  # noqa: F401 (re-exported)
+from ganad_cli.choices import (  # noqa: F401 (re-exported)
+    COMPONENTS,
+    DISCRIMINATOR_COMPONENTS,
+    RESIDUAL_NORMS,
+)
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.anogan import InversionResult, distance
 from ganad_cli.models.base import GanadModule
@@ -43,6 +47,13 @@ def check_compatible(model: GanadModule, score_cfg: Any) -> None:
         raise GanadInputError(
             f"config key 'score.components' has unknown {unknown}; expected any of "
             f"{list(COMPONENTS)}"
+        )
+    needs_d = [n for n in names if n in DISCRIMINATOR_COMPONENTS]
+    if needs_d and not model.has_discriminator:
+        raise GanadInputError(
+            f"config key 'score.components': {', '.join(needs_d)} need(s) a discriminator, and "
+            f"model {model.cfg.name!r} has none; expected components without it (e.g. "
+            "score=residual)"
         )
     if "latent_residual" in names and getattr(model, "encode_reconstruction", None) is None:
         raise GanadInputError(
