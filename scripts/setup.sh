@@ -9,5 +9,5 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q "${GANAD_TORCH:-torch==2.13.0}" 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -m pip install -q -e ".[${GANAD_EXTRAS:-dev,sweep}]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install -q -e ".[${GANAD_EXTRAS:-dev,sweep,baselines}]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import torch, ganad_cli; print('ganad', ganad_cli.__version__, 'torch', torch.__version__)"
