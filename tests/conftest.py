@@ -17,10 +17,21 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture(scope="session")
 def mitdb_root() -> Path:
-    root = Path(os.environ.get("GANAD_MITDB", SHARED / "data" / "mitdb"))
-    if not (root / "100.hea").is_file():
-        pytest.fail(f"MIT-BIH records not found at {root}; set GANAD_MITDB")
-    return root
+    """$GANAD_MITDB or ../shared/data/mitdb (CI); on a fresh machine without either, the 48
+    records are fetched once through ganad's own download path into ganad's data folder."""
+    from tests.mitdb_source import fetch_mitdb, local_mitdb
+
+    root = local_mitdb(SHARED)
+    if root is not None:
+        return root
+    from ganad_cli.data.locations import data_home
+    from ganad_cli.data.mitbih import ALL_RECORDS
+    from ganad_cli.errors import GanadInputError
+
+    try:
+        return fetch_mitdb(data_home() / "mitdb", ALL_RECORDS)
+    except GanadInputError as exc:
+        pytest.fail(f"MIT-BIH records are not here and could not be downloaded: {exc}")
 
 
 @pytest.fixture(scope="session")
