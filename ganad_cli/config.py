@@ -86,6 +86,8 @@ class MitbihConfig(DataConfig):
     kachuee_window_s: float = 10.0
     kachuee_length: int = 187
     resample_length: int | None = None
+    # aami (EC57) | beatgan (the BeatGAN authors' lists: e and j are S)
+    class_mapping: str = "aami"
     cache: bool = True
     cache_dir: str | None = None
 

@@ -102,6 +102,27 @@ def test_two_leads_and_resample_length(cfg_for):
     assert k.shape == (1, 160)
 
 
+def test_class_mapping_beatgan_counts_e_and_j_as_s(cfg_for, mitdb_root, cache):
+    """223 has 16 `e`, 124 five `j` beats: N under AAMI, S under the BeatGAN authors' lists."""
+    recs = "data.records=[124,223]"
+    aami, authors = (
+        load_samples(cfg_for(recs)),
+        load_samples(cfg_for(recs, "data.class_mapping=beatgan")),
+    )
+    ann = {r: wfdb.rdann(str(mitdb_root / str(r)), "atr") for r in (124, 223)}
+    for rec, a in ann.items():
+        ej = sum(sym in "ej" and 140 <= s <= 650000 - 180 for sym, s in zip(a.symbol, a.sample))
+        assert ej > 0
+        want = annotated_counts(mitdb_root, rec, fits=lambda r: r - 140 >= 0 and r + 180 <= 650000)
+        assert counts_of(aami, rec) == want, rec
+        moved = counts_of(authors, rec)
+        assert moved["N"] == want["N"] - ej and moved["S"] == want.get("S", 0) + ej, rec
+    assert np.array_equal(aami.x, authors.x)  # the same beats, other labels
+    assert len(list((cache / "mitbih").glob("223-*.npz"))) >= 2  # the mapping is in the key
+    with pytest.raises(GanadInputError, match="data.class_mapping"):
+        load_samples(cfg_for("data.records=[100]", "data.class_mapping=mitbih"))
+
+
 def test_paced_records_and_missing_lead(cfg_for, mitdb_root):
     s = load_samples(cfg_for("data.records=[100,102,107]"))
     assert set(s.group) == {"100"}  # beatgan drops the paced records

@@ -9,6 +9,8 @@ Presets (`data.preprocess`):
   zero-padded to 187 samples; `data.resample_length` (e.g. 160, beta-VAEGAN) then interpolates.
 R peaks are the annotation positions (the reference beat labels), not a detector's. Every beat
 also carries its RR features (ganad_cli.data.rhythm) as `Samples.context`.
+`data.class_mapping`: aami (default, AAMI EC57) or beatgan (the BeatGAN authors' lists: `e` and
+`j` count as S, not N).
 BeatGAN's own code also band-passes (biosppy FIR 3-45 Hz): add `data.bandpass=[3,45]`. It stores
 both leads but trains on MLII only by default (nc=1); `data.two_leads=true` feeds both. Its
 validation set holds 10 % of every anomaly class: `data.val_anomaly_fraction=0.1`.
@@ -51,6 +53,10 @@ AAMI = {
     "F": "F",
     **dict.fromkeys("/fQ", "Q"),
 }
+# The BeatGAN authors' symbol lists (hi-bingo/BeatGAN experiments/ecg/preprocess.py:35-39) put
+# `e` (atrial escape) and `j` (nodal escape) in S; AAMI EC57 counts them as N.
+BEATGAN_CLASSES = {**AAMI, "e": "S", "j": "S"}
+CLASS_MAPPINGS = {"aami": AAMI, "beatgan": BEATGAN_CLASSES}
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 PRESETS = ("beatgan", "kachuee")
 # bytes per sample of the WFDB storage formats MIT-BIH and similar databases use
@@ -288,6 +294,9 @@ def preprocess_params(cfg: DictConfig) -> dict:
         "bandpass": list(cfg.bandpass) if cfg.bandpass else None,
         "context": 2,  # version of ganad_cli.data.rhythm's features stored with the beats
     }
+    # options added later enter the key only when set, so earlier caches stay valid
+    if cfg.get("class_mapping", "aami") != "aami":
+        p["class_mapping"] = cfg.class_mapping
     if cfg.preprocess == "beatgan":
         p.update(before=int(cfg.beatgan_before), after=int(cfg.beatgan_after))
     else:
@@ -323,10 +332,11 @@ def _extract(root: Path, rec: int, cfg: DictConfig) -> dict[str, np.ndarray]:
     else:
         x, keep = _kachuee(signal, fs, beats, cfg)
     sym = symbols[keep]
+    mapping = CLASS_MAPPINGS[cfg.get("class_mapping", "aami")]
     return {
         "x": x.astype(np.float32),
         "rr": beat_context(beats, fs, x, keep),
-        "cls": np.array([AAMI[s] for s in sym], dtype="<U1"),
+        "cls": np.array([mapping[s] for s in sym], dtype="<U1"),
         "sym": sym.astype("<U1"),
         "channels": np.array([names[c] for c in chans]),
         "lead_missing": np.array(cfg.lead not in names),
@@ -379,6 +389,12 @@ def load_mitbih(cfg: DictConfig) -> Samples:
     if cfg.preprocess not in PRESETS:
         raise GanadInputError(
             f"config key 'data.preprocess' must be one of {list(PRESETS)}, got {cfg.preprocess!r}"
+        )
+    mapping = cfg.get("class_mapping", "aami")
+    if mapping not in CLASS_MAPPINGS:
+        raise GanadInputError(
+            f"config key 'data.class_mapping' must be one of {list(CLASS_MAPPINGS)}, "
+            f"got {mapping!r}"
         )
     if cfg.missing_lead not in ("skip", "first", "error"):
         raise GanadInputError(
