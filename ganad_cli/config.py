@@ -88,6 +88,8 @@ class MitbihConfig(DataConfig):
     resample_length: int | None = None
     # aami (EC57) | beatgan (the BeatGAN authors' lists: e and j are S)
     class_mapping: str = "aami"
+    # null | biosppy | biosppy_ecg: N beats kept only near a detected R peak (BeatGAN's code)
+    normal_r_filter: str | None = None
     cache: bool = True
     cache_dir: str | None = None
 
