@@ -22,8 +22,11 @@ from ganad_cli.choices import (
     INVERSION_OPTIMIZERS,
     LR_SCHEDULES,
     MODEL_NAMES,
+    OUTPUT_ACTIVATIONS,
     RESIDUAL_NORMS,
     RESTRICTIONS,
+    UPDATE_ORDERS,
+    WEIGHT_INITS,
 )
 from ganad_cli.errors import GanadInputError
 
@@ -148,6 +151,12 @@ class ModelConfig:
     beta1: float = 0.5
     beta2: float = 0.9
     spectral_norm: bool = False
+    # the generator's last layer: none | tanh | sigmoid
+    output_activation: str = "none"
+    # default (PyTorch's) | beatgan (the BeatGAN authors' weights_init) | dcgan (N(0, 0.02))
+    init: str = "default"
+    # false: dcgan1d without the biases the BeatGAN authors' layers lack
+    bias: bool = True
 
 
 @dataclass
@@ -212,6 +221,8 @@ class BeatGANConfig(ModelConfig):
     w_adv: float = 1.0
     # re-initialise D when its loss falls below this (BeatGAN's code: 5e-6); 0 = never
     d_reset_below: float = 0.0
+    # g_first (ganad's default) | d_first (BeatGAN's code: D, then G, on each batch)
+    update_order: str = "g_first"
 
 
 @dataclass
@@ -411,6 +422,13 @@ def _check_model(m: DictConfig) -> None:
             _check(m[key] >= 0, f"model.{key}", ">= 0", m[key])
     if "d_dropout" in m:
         _check(0.0 <= m.d_dropout < 1.0, "model.d_dropout", "in [0, 1)", m.d_dropout)
+    for key, allowed in (
+        ("output_activation", OUTPUT_ACTIVATIONS),
+        ("init", WEIGHT_INITS),
+        ("update_order", UPDATE_ORDERS),
+    ):
+        if key in m:
+            _check(m[key] in allowed, f"model.{key}", f"one of {allowed}", m[key])
 
 
 def validate_config(cfg: DictConfig) -> None:

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "reproduce.py"
 PRESETS = [
     "beatgan_mitbih",
+    "beatgan_mitbih_small",
     "ganad_mitbih",
     "betavaegan_mitbih",
     "table1",
@@ -100,6 +101,53 @@ def test_beatgan_preset_is_the_published_protocol(compose_train):
         ["residual"],
         "l2",
     )
+    # as the authors' code runs: their classes, R-peak filter, network, init and update order
+    assert (d.class_mapping, d.normal_r_filter) == ("beatgan", "biosppy")
+    assert (m.backbone, m.base_channels, m.bias, m.output_activation, m.init) == (
+        "dcgan1d",
+        32,
+        False,
+        "tanh",
+        "beatgan",
+    )
+    assert m.update_order == "d_first"
+
+
+def test_small_variant_is_the_earlier_beatgan_preset(compose_train):
+    """beatgan_mitbih_small = beatgan_mitbih before it followed the authors' code; ganad_mitbih
+    builds on it, so a run of ganad_mitbih composes as it did."""
+    from omegaconf import OmegaConf
+
+    faithful = compose_train(["experiment=beatgan_mitbih"])
+    small = compose_train(["experiment=beatgan_mitbih_small"])
+    d, m = small.data, small.model
+    assert (d.class_mapping, d.normal_r_filter) == ("aami", None)
+    assert (m.backbone, m.bias, m.output_activation, m.init, m.update_order) == (
+        "conv1d",
+        True,
+        "none",
+        "default",
+        "g_first",
+    )
+    differ = {
+        f"{node}.{k}"
+        for node in ("data", "model", "trainer", "score", "inversion", "threshold")
+        for k in set(small[node]) | set(faithful[node])
+        if small[node].get(k) != faithful[node].get(k)
+    }
+    assert differ == {
+        "data.class_mapping",
+        "data.normal_r_filter",
+        "model.backbone",
+        "model.bias",
+        "model.output_activation",
+        "model.init",
+        "model.update_order",
+    }
+    ganad = compose_train(["experiment=ganad_mitbih"])
+    assert OmegaConf.to_container(ganad.data) == OmegaConf.to_container(small.data)
+    assert OmegaConf.to_container(ganad.model) == OmegaConf.to_container(small.model)
+    assert ganad.trainer.max_epochs == 20 and ganad.score.name == "context"
 
 
 def test_betavaegan_and_table1_presets(compose_train):
@@ -147,6 +195,8 @@ def test_full_size_commands(tmp_path):
         assert f"hydra.run.dir={tmp_path / 'runs' / str(k)}" in argv
         assert not any(a.startswith(("trainer.max_epochs", "data.max_samples")) for a in argv)
     smoke = [argv for _, argv in reproduce.commands("beatgan_mitbih", True, None, tmp_path)]
+    assert len(smoke) == 1 and all("trainer.max_epochs=1" in a for a in smoke)
+    smoke = [argv for _, argv in reproduce.commands("beatgan_mitbih_small", True, None, tmp_path)]
     assert len(smoke) == 2 and all("trainer.max_epochs=1" in a for a in smoke)
     assert not any(a.startswith("data.root") for a in smoke[0])
     # sweep presets: one Hydra multirun
@@ -213,8 +263,26 @@ def _summary(md: str) -> list[list[str]]:
     return tables(md)[0]
 
 
+def needs_biosppy() -> None:
+    """Presets with data.normal_r_filter=biosppy (beatgan_mitbih and those built on it)."""
+    pytest.importorskip("biosppy.signals.ecg", reason="scripts/setup.sh installs ganad[beatgan]")
+
+
 def test_smoke_beatgan_mitbih(tmp_path, mitdb_root):
+    needs_biosppy()
     md, out = _smoke("beatgan_mitbih", tmp_path, mitdb_root)
+    rows = {r[0]: r for r in _summary(md)[1:]}
+    assert rows["AUROC"][2] == "0.9458" and "(n=1)" in rows["AUROC"][1]
+    from omegaconf import OmegaConf
+
+    (cfg_file,) = (out / "runs").glob("*/.hydra/config.yaml")
+    cfg = OmegaConf.load(cfg_file)
+    assert (cfg.model.backbone, cfg.model.update_order) == ("dcgan1d", "d_first")
+    assert (cfg.data.normal_r_filter, cfg.data.class_mapping) == ("biosppy", "beatgan")
+
+
+def test_smoke_beatgan_mitbih_small(tmp_path, mitdb_root):
+    md, out = _smoke("beatgan_mitbih_small", tmp_path, mitdb_root)
     rows = {r[0]: r for r in _summary(md)[1:]}
     assert rows["AUROC"][2] == "0.9458" and rows["AP (AUPRC)"][2] == "0.9108"
     assert "over 2 folds" in _summary(md)[0][1] and "±" in rows["AUROC"][1]
@@ -271,6 +339,7 @@ def test_smoke_table1(tmp_path, mitdb_root):
 
 
 def test_smoke_contamination(tmp_path, mitdb_root):
+    needs_biosppy()
     md, out = _smoke("contamination", tmp_path, mitdb_root)
     rows = _summary(md)[1:]
     assert [float(r[0]) for r in rows] == [0.0, 0.01, 0.05, 0.1]
@@ -284,6 +353,7 @@ def test_smoke_contamination(tmp_path, mitdb_root):
 def test_smoke_inter_patient(tmp_path, mitdb_root):
     from ganad_cli.data.mitbih import DS1, DS2
 
+    needs_biosppy()
     md, out = _smoke("inter_patient", tmp_path, mitdb_root)
     assert "over 2 seeds" in _summary(md)[0][1]
     for p in (out / "runs").glob("*/metrics.json"):
