@@ -52,6 +52,9 @@ class DataConfig:
     # null = seeded group-wise folds (`folds`, `fold`)
     train_groups: list[str] | None = None
     test_groups: list[str] | None = None
+    # split=inter_patient: anomaly classes the validation groups must hold (more groups are
+    # taken until they do); null = every anomaly class of the train groups
+    val_required_classes: list[str] | None = None
     max_samples: int | None = None
     batch_size: int = 64
     num_workers: int = 0

@@ -213,8 +213,11 @@ PRESETS: dict[str, Preset] = {
         title="Inter-patient BeatGAN: train on DS1, test on DS2 (de Chazal 2004)",
         protocol=(
             "The beatgan_mitbih protocol with whole records per split: training and validation "
-            "records from DS1 (validation = 10 % of the DS1 records), test = every beat of DS2; "
-            "5 seeds (validation records and initialisation change)."
+            "records from DS1, test = every beat of DS2; validation = every beat of 10 % of the "
+            "DS1 records in seeded order, plus the next records in that order until S, V and F "
+            "beats are all present (Q may be absent; each run's metrics.json lists its records "
+            "under data.groups.val); 5 seeds (data.seed follows seed: validation records and "
+            "initialisation change)."
         ),
         source="no published BeatGAN inter-patient numbers",
         sweep=[],  # seeds come from the preset's hydra.sweeper.params

@@ -183,6 +183,9 @@ def test_sweep_presets(compose_train):
     assert sorted(map(int, inter.data.train_groups)) == sorted(DS1)
     assert sorted(map(int, inter.data.test_groups)) == sorted(DS2)
     assert inter.hydra.sweeper.params.seed == "0,1,2,3,4"
+    # the split follows the top-level seed; validation must hold S, V and F beats
+    seeded = compose_train(["experiment=inter_patient", "seed=3"])
+    assert seeded.data.seed == 3 and list(seeded.data.val_required_classes) == ["S", "V", "F"]
 
 
 def test_full_size_commands(tmp_path):
@@ -356,10 +359,15 @@ def test_smoke_inter_patient(tmp_path, mitdb_root):
     needs_biosppy()
     md, out = _smoke("inter_patient", tmp_path, mitdb_root)
     assert "over 2 seeds" in _summary(md)[0][1]
-    for p in (out / "runs").glob("*/metrics.json"):
-        groups = json.loads(p.read_text())["data"]["groups"]
+    val_groups = {}
+    for p in sorted((out / "runs").glob("*/metrics.json")):
+        data = json.loads(p.read_text())["data"]
+        groups = data["groups"]
         assert {int(g) for g in groups["train"] + groups["val"]} <= set(DS1)
         assert groups["test"] and {int(g) for g in groups["test"]} <= set(DS2)
+        val_groups[data["seed"]] = groups["val"]
+    # seeds 0 and 1 split DS1 differently; each run lists its validation records
+    assert sorted(val_groups) == [0, 1] and val_groups[0] != val_groups[1]
 
 
 @pytest.mark.parametrize("preset", PRESETS)

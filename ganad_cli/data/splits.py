@@ -11,7 +11,11 @@
   to their normal counts (so validation holds labelled anomalies by construction).
 - inter_patient: whole groups (records/patients) per split, never one group in two splits. Test
   groups are `test_groups` (MIT-BIH: de Chazal DS2) or, when unset, seeded group folds; the train
-  groups (DS1) are divided group-wise into training and `val_fraction` validation groups.
+  groups (DS1) are divided group-wise into training and validation groups: `val_fraction` of them
+  in seeded order, then the next ones in that order that hold an anomaly class validation still
+  lacks (`val_required_classes`, null = every anomaly class of the train groups), as long as a
+  training group is left. Validation holds every beat of its groups (`val_anomaly_fraction` is
+  not used); `info` records the groups and any required class validation could not get.
 
 Contamination (Lambda = `contamination`): that fraction of the anomalies eligible for training (all
 anomalies; inter_patient: those in training groups) is moved into the training set, which the GAN
@@ -109,24 +113,47 @@ def _inter_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) 
             f"groups present {present}; got train {train_g}, test {test_g} "
             "(check data.records, data.train_groups, data.test_groups)"
         )
-    shuffled = rng.permutation(train_g)
-    n_val_g = min(len(train_g) - 1, max(1, round(len(train_g) * cfg.val_fraction)))
-    val_g, fit_g = sorted(shuffled[:n_val_g].tolist()), sorted(shuffled[n_val_g:].tolist())
+    val_g, fit_g, required, missing = _validation_groups(samples, train_g, cfg, rng)
 
     in_fit, in_val = np.isin(samples.group, fit_g), np.isin(samples.group, val_g)
     normal, anomalous = samples.label == 0, samples.label == 1
     train_normal = np.flatnonzero(in_fit & normal)
     eligible = rng.permutation(np.flatnonzero(in_fit & anomalous))
     contam, _unused = _contaminate(eligible, cfg.contamination)
-    val_anom_all = rng.permutation(np.flatnonzero(in_val & anomalous))
-    val_anom = val_anom_all[: round(len(val_anom_all) * cfg.val_anomaly_fraction)]
     test_idx = np.flatnonzero(np.isin(samples.group, test_g))
     info = {
         "groups": {"train": fit_g, "val": val_g, "test": sorted(test_g)},
         "unused_groups": sorted(set(present) - set(train_g) - set(test_g)),
+        "val_required_classes": required,
+        "val_missing_classes": missing,
     }
-    val = [np.flatnonzero(in_val & normal), val_anom]
+    val = [np.flatnonzero(in_val)]  # whole records: every normal and every anomaly
     return train_normal, contam, len(eligible), val, [test_idx], info
+
+
+def _validation_groups(
+    samples: Samples, train_g: list[str], cfg: DictConfig, rng: np.random.Generator
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(validation groups, training groups, required anomaly classes, those still missing)."""
+    order = [str(g) for g in rng.permutation(train_g)]
+    n_val = min(len(order) - 1, max(1, round(len(order) * cfg.val_fraction)))
+    anomalous = samples.label == 1
+    classes = {
+        g: set(np.unique(samples.cls[anomalous & (samples.group == g)]).tolist()) for g in order
+    }
+    available = set().union(*classes.values())
+    wanted = cfg.get("val_required_classes")
+    required = sorted(available if wanted is None else set(map(str, wanted)))
+    val, rest = order[:n_val], order[n_val:]
+    missing = set(required) - set().union(*(classes[g] for g in val))
+    while missing and len(rest) > 1:
+        pick = next((g for g in rest if classes[g] & missing), None)
+        if pick is None:
+            break
+        val.append(pick)
+        rest.remove(pick)
+        missing -= classes[pick]
+    return sorted(val), sorted(rest), required, sorted(missing)
 
 
 def _class_counts(s: Samples) -> dict[str, int]:
