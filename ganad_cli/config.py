@@ -45,7 +45,11 @@ class DataConfig:
     fold: int = 0
     val_fraction: float = 0.1
     val_anomaly_fraction: float = 0.0
+    # the survey's Lambda: the share of anomalies in the training set
     contamination: float = 0.0
+    # the largest Lambda compared: its anomalies are held out of validation and test for every
+    # Lambda, so those stay the same beats (null = contamination)
+    contamination_max: float | None = None
     # split=ecgan: fraction of normals in train+validation (the rest is test), as in ecgan
     train_fraction: float = 0.85
     # split=inter_patient: groups (records/patients) for train+validation and for test;

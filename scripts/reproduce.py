@@ -199,9 +199,11 @@ PRESETS: dict[str, Preset] = {
     "contamination": Preset(
         title="Contaminated training data: BeatGAN protocol, Λ ∈ {0, 0.01, 0.05, 0.1}",
         protocol=(
-            "The beatgan_mitbih protocol; a fraction Λ of the anomalies is moved into the "
-            "training set (treated as normal), validation and test built from the rest; "
-            "Λ x 5 folds."
+            "The beatgan_mitbih protocol; Λ = the share of anomalies in the training set "
+            "(treated as normal): Λ / (1 - Λ) x the training normals, from a pool held out of "
+            "validation and test at every Λ (data.contamination_max = 0.1), so each fold's test "
+            "beats are the same for every Λ; the achieved share is in each run's metrics.json "
+            "(data.train_anomaly_share); Λ x 5 folds."
         ),
         source="no published numbers (survey section 4.3 discusses the effect qualitatively)",
         sweep=[],  # Lambda x folds come from the preset's hydra.sweeper.params

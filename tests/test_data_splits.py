@@ -78,19 +78,37 @@ def test_inter_patient_keeps_records_apart(mit):
 
 
 @pytest.mark.parametrize("split", ["intra_patient", "ecgan", "inter_patient"])
-@pytest.mark.parametrize("fraction", [0.05, 0.3])
-def test_contamination_moves_exact_fraction(mit, split, fraction):
-    samples, cfg = mit(f"data.split={split}", f"data.contamination={fraction}")
-    s = make_splits(samples, cfg)
-    eligible = s.info["train_anomaly_eligible"]
-    if split == "inter_patient":
-        fit = s.info["groups"]["train"]
-        assert eligible == int(((samples.label == 1) & np.isin(samples.group, fit)).sum())
-    else:
-        assert eligible == int((samples.label == 1).sum())
-    assert int(s.train.label.sum()) == round(fraction * eligible) == s.info["train_contaminated"]
-    assert s.info["contamination"] == fraction
-    assert s.info["train_anomaly_share"] == pytest.approx(s.train.label.mean())
+def test_contamination_is_the_training_anomaly_share_on_a_fixed_test_set(mit, split):
+    """Lambda = p(y=1) over the training set (the survey's); the test beats do not change."""
+    runs = {}
+    for share in (0.0, 0.01, 0.05):
+        samples, cfg = mit(
+            f"data.split={split}", f"data.contamination={share}", "data.contamination_max=0.05"
+        )
+        s = runs[share] = make_splits(samples, cfg)
+        assert s.info["train_anomaly_share"] == pytest.approx(s.train.label.mean())
+        assert abs(s.train.label.mean() - share) < 0.005
+        assert s.info["train_contaminated"] == int(s.train.label.sum())
+        n_normal = int((s.train.label == 0).sum())
+        assert s.info["train_contaminated"] == round(share / (1 - share) * n_normal)
+    zero = runs[0.0]
+    for share, s in runs.items():
+        for a, b in ((zero.test, s.test), (zero.val, s.val)):
+            assert np.array_equal(a.x, b.x) and np.array_equal(a.cls, b.cls), share
+            assert np.array_equal(a.group, b.group)
+        assert np.array_equal(zero.train.x, s.train.x[s.train.label == 0])  # same normals
+    assert runs[0.05].info["train_contaminated"] > runs[0.01].info["train_contaminated"] > 0
+    if split == "inter_patient":  # contaminating anomalies come from the training records
+        assert set(runs[0.05].train.group) <= set(runs[0.05].info["groups"]["train"])
+
+
+def test_contamination_needs_enough_anomalies(mit):
+    samples, cfg = mit("data.contamination=0.6")
+    with pytest.raises(GanadInputError, match="data.contamination"):
+        make_splits(samples, cfg)
+    samples, cfg = mit("data.contamination=0.1", "data.contamination_max=0.05")
+    with pytest.raises(GanadInputError, match="data.contamination_max"):
+        make_splits(samples, cfg)
 
 
 def test_ecgan_preset_85_15(mit):

@@ -177,6 +177,7 @@ def test_sweep_presets(compose_train):
     assert [float(v) for v in params["data.contamination"].split(",")] == [0.0, 0.01, 0.05, 0.1]
     assert params["data.fold"] == "0,1,2,3,4"
     assert cont.model.name == "beatgan" and cont.model.latent_dim == 50
+    assert cont.data.contamination_max == 0.1  # the largest Lambda: one test set for all
 
     inter = hydra_cfg(compose_train, "inter_patient")
     assert inter.data.split == "inter_patient" and inter.model.name == "beatgan"
@@ -346,11 +347,13 @@ def test_smoke_contamination(tmp_path, mitdb_root):
     md, out = _smoke("contamination", tmp_path, mitdb_root)
     rows = _summary(md)[1:]
     assert [float(r[0]) for r in rows] == [0.0, 0.01, 0.05, 0.1]
-    shares = sorted(
-        json.loads(p.read_text())["data"]["train_contaminated"]
-        for p in (out / "runs").glob("*/metrics.json")
-    )
+    data = [json.loads(p.read_text())["data"] for p in (out / "runs").glob("*/metrics.json")]
+    shares = sorted(d["train_contaminated"] for d in data)
     assert shares[0] == 0 and shares[-1] > shares[1] > 0  # Lambda really moved anomalies
+    for d in data:  # the survey's Lambda: the anomaly share of the training set
+        assert abs(d["train_anomaly_share"] - d["contamination"]) < 0.005
+    # the same test set for every Lambda of the fold
+    assert len({json.dumps(d["class_counts"]["test"], sort_keys=True) for d in data}) == 1
 
 
 def test_smoke_inter_patient(tmp_path, mitdb_root):
