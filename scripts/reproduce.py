@@ -608,6 +608,44 @@ def commands(
     return out_cmds
 
 
+# data keys that say where the data lives, not which data (ganad_cli.cli.DATA_LOCATION_KEYS)
+LOCATION_KEYS = ("root", "download", "cache", "cache_dir", "num_workers")
+
+
+def protocol_drift(run_dir: Path, cmd: list[str]) -> list[str]:
+    """`node.key: saved -> now` for every data or model key on which the run folder's saved
+    config differs from what `cmd` composes today (a preset that changed since the fold was
+    trained); keys the run predates count with their schema default."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from ganad_cli.config import SCHEMAS, register_configs
+    from ganad_cli.paths import conf_dir
+
+    saved_file = run_dir / ".hydra" / "config.yaml"
+    if not saved_file.is_file():
+        return []
+    saved = OmegaConf.to_container(OmegaConf.load(saved_file), resolve=True)
+    register_configs()
+    GlobalHydra.instance().clear()
+    overrides = [a for a in cmd[2:] if not a.startswith(("hydra.", "-"))]
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        now = OmegaConf.to_container(compose("train", overrides=overrides), resolve=True)
+    GlobalHydra.instance().clear()
+    drift = []
+    for node in ("data", "model"):
+        schema = SCHEMAS[node].get(saved[node].get("name"), SCHEMAS[node]["base"])
+        defaults = OmegaConf.to_container(OmegaConf.structured(schema))
+        for key, value in now[node].items():
+            if node == "data" and key in LOCATION_KEYS:
+                continue
+            was = saved[node].get(key, defaults.get(key))
+            if was != value:
+                drift.append(f"{node}.{key}: {was!r} -> {value!r}")
+    return drift
+
+
 def job_state(run_dir: Path) -> str:
     """done (metrics.json), partial (a checkpoint to resume from) or new."""
     if (run_dir / "metrics.json").is_file():
@@ -657,6 +695,13 @@ def run_jobs(
     for k, cmd in enumerate(cmds):
         run_dir = runs / str(k)
         state = job_state(run_dir)
+        drift = protocol_drift(run_dir, cmd) if state != "new" else []
+        if drift:
+            raise SystemExit(
+                f"reproduce: {run_dir} was trained with another protocol than `{cmd[2]}` "
+                f"composes now ({'; '.join(drift[:4])}{'; ...' if len(drift) > 4 else ''}); "
+                "its results would mix protocols: pass a fresh --out"
+            )
         if state == "done":
             continue
         if state == "partial":

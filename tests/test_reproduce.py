@@ -216,6 +216,30 @@ def test_full_size_commands(tmp_path):
     assert "experiment=contamination" in proc.stdout and not (tmp_path / "runs").exists()
 
 
+def test_resume_refuses_folds_of_another_protocol(tmp_path, compose_train):
+    """A fold trained when beatgan_mitbih meant today's beatgan_mitbih_small is not kept."""
+    from omegaconf import OmegaConf
+
+    cmds = [argv for _, argv in reproduce.commands("beatgan_mitbih", False, None, tmp_path)]
+    run0 = tmp_path / "runs" / "0"
+    (run0 / ".hydra").mkdir(parents=True)
+    (run0 / "metrics.json").write_text("{}")
+    old = OmegaConf.to_container(compose_train(["experiment=beatgan_mitbih_small", "data.fold=0"]))
+    for key in ("class_mapping", "normal_r_filter"):  # a run older than these keys
+        del old["data"][key]
+    OmegaConf.save(OmegaConf.create(old), run0 / ".hydra" / "config.yaml")
+    with pytest.raises(SystemExit, match="another protocol") as info:
+        reproduce.run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
+    assert "model.backbone: 'conv1d' -> 'dcgan1d'" in str(info.value)
+    assert "data.class_mapping: 'aami' -> 'beatgan'" in str(info.value)
+    # the same protocol: the finished fold is kept and nothing runs
+    OmegaConf.save(
+        compose_train(["experiment=beatgan_mitbih", "data.fold=0"]), run0 / ".hydra" / "config.yaml"
+    )
+    reproduce.run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
+    assert not (tmp_path / "job0.log").exists()
+
+
 def test_update_readme_replaces_only_its_block(tmp_path):
     result = tmp_path / "beatgan_mitbih.md"
     result.write_text(
