@@ -54,3 +54,9 @@ COMBINES = ("weighted", "svm", "single", "equal")
 CENTERINGS = ("none", "mean", "abs")
 
 EPOCH_SELECTION = ("last", "best_val_auroc")
+
+# model.output_activation (the generator's last layer), model.init (weight initialisation),
+# model.update_order (BeatGAN: which network steps first on each batch)
+OUTPUT_ACTIVATIONS = ("none", "tanh", "sigmoid")
+WEIGHT_INITS = ("default", "beatgan", "dcgan")
+UPDATE_ORDERS = ("g_first", "d_first")

@@ -24,8 +24,11 @@ from ganad_cli.choices import (
     LR_SCHEDULES,
     MODEL_NAMES,
     MODELS_WITHOUT_DISCRIMINATOR,
+    OUTPUT_ACTIVATIONS,
     RESIDUAL_NORMS,
     RESTRICTIONS,
+    UPDATE_ORDERS,
+    WEIGHT_INITS,
 )
 from ganad_cli.errors import GanadInputError
 
@@ -44,13 +47,20 @@ class DataConfig:
     fold: int = 0
     val_fraction: float = 0.1
     val_anomaly_fraction: float = 0.0
+    # the survey's Lambda: the share of anomalies in the training set
     contamination: float = 0.0
+    # the largest Lambda compared: its anomalies are held out of validation and test for every
+    # Lambda, so those stay the same beats (null = contamination)
+    contamination_max: float | None = None
     # split=ecgan: fraction of normals in train+validation (the rest is test), as in ecgan
     train_fraction: float = 0.85
     # split=inter_patient: groups (records/patients) for train+validation and for test;
     # null = seeded group-wise folds (`folds`, `fold`)
     train_groups: list[str] | None = None
     test_groups: list[str] | None = None
+    # split=inter_patient: anomaly classes the validation groups must hold (more groups are
+    # taken until they do); null = every anomaly class of the train groups
+    val_required_classes: list[str] | None = None
     max_samples: int | None = None
     batch_size: int = 64
     num_workers: int = 0
@@ -88,6 +98,10 @@ class MitbihConfig(DataConfig):
     kachuee_window_s: float = 10.0
     kachuee_length: int = 187
     resample_length: int | None = None
+    # aami (EC57) | beatgan (the BeatGAN authors' lists: e and j are S)
+    class_mapping: str = "aami"
+    # null | biosppy | biosppy_ecg: N beats kept only near a detected R peak (BeatGAN's code)
+    normal_r_filter: str | None = None
     cache: bool = True
     cache_dir: str | None = None
 
@@ -146,6 +160,12 @@ class ModelConfig:
     beta1: float = 0.5
     beta2: float = 0.9
     spectral_norm: bool = False
+    # the generator's last layer: none | tanh | sigmoid
+    output_activation: str = "none"
+    # default (PyTorch's) | beatgan (the BeatGAN authors' weights_init) | dcgan (N(0, 0.02))
+    init: str = "default"
+    # false: dcgan1d without the biases the BeatGAN authors' layers lack
+    bias: bool = True
 
 
 @dataclass
@@ -210,17 +230,20 @@ class BeatGANConfig(ModelConfig):
     w_adv: float = 1.0
     # re-initialise D when its loss falls below this (BeatGAN's code: 5e-6); 0 = never
     d_reset_below: float = 0.0
+    # g_first (ganad's default) | d_first (BeatGAN's code: D, then G, on each batch)
+    update_order: str = "g_first"
 
 
 @dataclass
 class AutoencoderConfig(ModelConfig):
     """BeatGAN's encoder and generator trained on reconstruction only (no discriminator).
-    `w_adv` and `d_reset_below` are BeatGAN's keys, accepted (and unused) so that every BeatGAN
+    `w_adv`, `d_reset_below` and `update_order` are BeatGAN's keys, accepted (and unused) so that every BeatGAN
     preset composes with model=autoencoder."""
 
     name: str = "autoencoder"
     w_adv: float = 0.0
     d_reset_below: float = 0.0
+    update_order: str = "g_first"  # BeatGAN's key (no discriminator here: nothing to order)
 
 
 @dataclass
@@ -502,6 +525,13 @@ def _check_model(m: DictConfig) -> None:
             _check(m[key] >= 0, f"model.{key}", ">= 0", m[key])
     if "d_dropout" in m:
         _check(0.0 <= m.d_dropout < 1.0, "model.d_dropout", "in [0, 1)", m.d_dropout)
+    for key, allowed in (
+        ("output_activation", OUTPUT_ACTIVATIONS),
+        ("init", WEIGHT_INITS),
+        ("update_order", UPDATE_ORDERS),
+    ):
+        if key in m:
+            _check(m[key] in allowed, f"model.{key}", f"one of {allowed}", m[key])
 
 
 def validate_config(cfg: DictConfig) -> None:

@@ -5,8 +5,9 @@
                                 [--results DIR] [--jobs N] [--resume] [--status] [--dry-run]
                                 [--update-readme]
 
-Presets (conf/experiment/<preset>.yaml): beatgan_mitbih, ganad_mitbih, betavaegan_mitbih, table1,
-contamination, inter_patient. Fold presets (beatgan_mitbih, ganad_mitbih, betavaegan_mitbih) run one
+Presets (conf/experiment/<preset>.yaml): beatgan_mitbih, beatgan_mitbih_small, ganad_mitbih,
+betavaegan_mitbih, table1, contamination, inter_patient. Fold presets (beatgan_mitbih,
+beatgan_mitbih_small, ganad_mitbih, betavaegan_mitbih) run one
 `ganad train` per fold into <out>/runs/<k>, `--jobs N` at a time (each with cores/N torch
 threads, raised for the last fold once the others finish); `--resume` continues an interrupted
 --out: finished folds are kept, a fold with a checkpoint continues with
@@ -88,16 +89,43 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "beatgan_mitbih": Preset(
-        title="BeatGAN on MIT-BIH (N vs S/V/F/Q, 5 folds of normal beats)",
+        title="BeatGAN on MIT-BIH as the authors' code runs it (N vs S/V/F/Q, 5 folds of normals)",
+        protocol=(
+            "BeatGAN preprocessing as in hi-bingo/BeatGAN (MLII lead (nc=1), 3-45 Hz band-pass, "
+            "[R-140, R+180) at 360 Hz, min-max to [-1, 1], paced records dropped; the authors' "
+            "classes: e and j count as S; an N beat is kept only if biosppy finds an R peak "
+            "fewer than 10 samples from its annotation), normals in 5 folds (fold k = test), "
+            "10 % of the rest and 10 % of the anomalies = validation; the authors' network "
+            "(5 stride-2 stages up to 512 channels, no biases, Tanh output, their weights_init), "
+            "D then G on each batch, 100 epochs, latent 50, Adam lr 1e-4 (beta1 0.5), batch 64, "
+            "D re-initialised when its loss < 5e-6; the epoch with the best validation AUROC is "
+            "kept; score = mean squared reconstruction error of G(E(x)). Element by element "
+            "against the reference code: scripts/results/README.md (python scripts/fidelity.py)."
+        ),
+        source="Zhou et al., BeatGAN, IJCAI 2019 (authors' code re-run)",
+        sweep=["data.fold=0,1,2,3,4"],
+        smoke_sweep=["data.fold=0"],
+        per_job=True,
+        metrics=["auroc", "auprc", "f1", "mcc"],
+        published={
+            "auroc": "0.9458",
+            "auprc": "0.9108",
+            "f1": "not reported",
+            "mcc": "not reported",
+        },
+    ),
+    "beatgan_mitbih_small": Preset(
+        title="BeatGAN on MIT-BIH, ganad's small network (N vs S/V/F/Q, 5 folds of normal beats)",
         protocol=(
             "BeatGAN preprocessing (MLII lead as the authors' code trains (nc=1), 3-45 Hz "
             "band-pass, [R-140, R+180) at 360 Hz, min-max to [-1, 1], paced records dropped), "
             "normals in 5 folds (fold k = test), 10 % of the rest and 10 % of each anomaly class = "
             "validation; 100 epochs, latent 50, Adam lr 1e-4 (beta1 0.5), batch 64, D "
             "re-initialised when its loss < 5e-6; the epoch with the best validation AUROC is "
-            "kept; score = mean squared reconstruction error of G(E(x)). Difference: ganad's "
-            "conv1d backbone (3 strided stages, up to 128 channels) is smaller than the authors' "
-            "5-stage network (up to 512 channels)."
+            "kept; score = mean squared reconstruction error of G(E(x)). The cheaper CPU variant "
+            "of beatgan_mitbih: ganad's conv1d backbone (3 strided stages, up to 128 channels) "
+            "instead of the authors' 5-stage network (up to 512 channels), AAMI classes (e, j = "
+            "N), every normal beat kept (no R-peak filter), G before D, PyTorch's init."
         ),
         source="Zhou et al., BeatGAN, IJCAI 2019 (authors' code re-run)",
         sweep=["data.fold=0,1,2,3,4"],
@@ -114,7 +142,8 @@ PRESETS: dict[str, Preset] = {
     "ganad_mitbih": Preset(
         title="ganad's context detector on MIT-BIH, BeatGAN protocol (N vs S/V/F/Q, 5 folds)",
         protocol=(
-            "The beatgan_mitbih protocol (same beats, folds, network and training, 20 epochs), "
+            "The beatgan_mitbih_small protocol (same beats, folds, network and training, 20 "
+            "epochs), "
             "scored with score=context: the reconstruction residual, rr_density (negative "
             "log-likelihood of the beat's RR features under a Gaussian mixture fitted on the "
             "training beats) and template (log mean squared difference between the beat and "
@@ -126,7 +155,7 @@ PRESETS: dict[str, Preset] = {
         ),
         source=(
             "BeatGAN (Zhou et al., IJCAI 2019, authors' code re-run): AUROC 0.9458, AP 0.9108; "
-            "ganad's own beatgan_mitbih: see beatgan_mitbih.md"
+            "ganad's own beatgan_mitbih_small: see beatgan_mitbih_small.md"
         ),
         sweep=["data.fold=0,1,2,3,4"],
         smoke_sweep=["data.fold=0,1"],
@@ -170,9 +199,11 @@ PRESETS: dict[str, Preset] = {
     "contamination": Preset(
         title="Contaminated training data: BeatGAN protocol, Λ ∈ {0, 0.01, 0.05, 0.1}",
         protocol=(
-            "The beatgan_mitbih protocol; a fraction Λ of the anomalies is moved into the "
-            "training set (treated as normal), validation and test built from the rest; "
-            "Λ x 5 folds."
+            "The beatgan_mitbih protocol; Λ = the share of anomalies in the training set "
+            "(treated as normal): Λ / (1 - Λ) x the training normals, from a pool held out of "
+            "validation and test at every Λ (data.contamination_max = 0.1), so each fold's test "
+            "beats are the same for every Λ; the achieved share is in each run's metrics.json "
+            "(data.train_anomaly_share); Λ x 5 folds."
         ),
         source="no published numbers (survey section 4.3 discusses the effect qualitatively)",
         sweep=[],  # Lambda x folds come from the preset's hydra.sweeper.params
@@ -184,8 +215,11 @@ PRESETS: dict[str, Preset] = {
         title="Inter-patient BeatGAN: train on DS1, test on DS2 (de Chazal 2004)",
         protocol=(
             "The beatgan_mitbih protocol with whole records per split: training and validation "
-            "records from DS1 (validation = 10 % of the DS1 records), test = every beat of DS2; "
-            "5 seeds (validation records and initialisation change)."
+            "records from DS1, test = every beat of DS2; validation = every beat of 10 % of the "
+            "DS1 records in seeded order, plus the next records in that order until S, V and F "
+            "beats are all present (Q may be absent; each run's metrics.json lists its records "
+            "under data.groups.val); 5 seeds (data.seed follows seed: validation records and "
+            "initialisation change)."
         ),
         source="no published BeatGAN inter-patient numbers",
         sweep=[],  # seeds come from the preset's hydra.sweeper.params
@@ -643,6 +677,44 @@ def commands(
     return out_cmds
 
 
+# data keys that say where the data lives, not which data (ganad_cli.cli.DATA_LOCATION_KEYS)
+LOCATION_KEYS = ("root", "download", "cache", "cache_dir", "num_workers")
+
+
+def protocol_drift(run_dir: Path, cmd: list[str]) -> list[str]:
+    """`node.key: saved -> now` for every data or model key on which the run folder's saved
+    config differs from what `cmd` composes today (a preset that changed since the fold was
+    trained); keys the run predates count with their schema default."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from ganad_cli.config import SCHEMAS, register_configs
+    from ganad_cli.paths import conf_dir
+
+    saved_file = run_dir / ".hydra" / "config.yaml"
+    if not saved_file.is_file():
+        return []
+    saved = OmegaConf.to_container(OmegaConf.load(saved_file), resolve=True)
+    register_configs()
+    GlobalHydra.instance().clear()
+    overrides = [a for a in cmd[2:] if not a.startswith(("hydra.", "-"))]
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        now = OmegaConf.to_container(compose("train", overrides=overrides), resolve=True)
+    GlobalHydra.instance().clear()
+    drift = []
+    for node in ("data", "model"):
+        schema = SCHEMAS[node].get(saved[node].get("name"), SCHEMAS[node]["base"])
+        defaults = OmegaConf.to_container(OmegaConf.structured(schema))
+        for key, value in now[node].items():
+            if node == "data" and key in LOCATION_KEYS:
+                continue
+            was = saved[node].get(key, defaults.get(key))
+            if was != value:
+                drift.append(f"{node}.{key}: {was!r} -> {value!r}")
+    return drift
+
+
 def job_state(run_dir: Path) -> str:
     """done (metrics.json), partial (a checkpoint to resume from) or new."""
     if (run_dir / "metrics.json").is_file():
@@ -692,6 +764,13 @@ def run_jobs(
     for k, cmd in enumerate(cmds):
         run_dir = runs / str(k)
         state = job_state(run_dir)
+        drift = protocol_drift(run_dir, cmd) if state != "new" else []
+        if drift:
+            raise SystemExit(
+                f"reproduce: {run_dir} was trained with another protocol than `{cmd[2]}` "
+                f"composes now ({'; '.join(drift[:4])}{'; ...' if len(drift) > 4 else ''}); "
+                "its results would mix protocols: pass a fresh --out"
+            )
         if state == "done":
             continue
         if state == "partial":

@@ -77,6 +77,22 @@ def test_choice_lists_match_their_implementations():
     assert set(choices.MODEL_NAMES) == set(MODELS)
     assert sorted(choices.ENCODER_MODELS) == encoder_models()
     assert set(choices.INVERSION_OPTIMIZERS) == set(OPTIMIZERS)
+    from ganad_cli.nets.common import ACTIVATIONS
+
+    assert set(choices.OUTPUT_ACTIVATIONS) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["model.init=xavier", "model.output_activation=relu", "model.update_order=together"],
+)
+def test_bad_network_option_exits_2(override, in_tmp, capsys):
+    from ganad_cli.cli import main
+
+    assert main(["train", "model=beatgan", override, "hydra.run.dir=never"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ganad: error:")
+    assert override.split("=")[0] in err[0] and not (in_tmp / "never").exists()
 
 
 def test_config_errors_need_no_torch():

@@ -5,6 +5,7 @@ Real records from ../shared/data/mitdb (or $GANAD_MITDB); corrupted files are co
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -100,6 +101,27 @@ def test_two_leads_and_resample_length(cfg_for):
         cfg_for("data.preprocess=kachuee", "data.records=[100]", "data.resample_length=160")
     )
     assert k.shape == (1, 160)
+
+
+def test_class_mapping_beatgan_counts_e_and_j_as_s(cfg_for, mitdb_root, cache):
+    """223 has 16 `e`, 124 five `j` beats: N under AAMI, S under the BeatGAN authors' lists."""
+    recs = "data.records=[124,223]"
+    aami, authors = (
+        load_samples(cfg_for(recs)),
+        load_samples(cfg_for(recs, "data.class_mapping=beatgan")),
+    )
+    ann = {r: wfdb.rdann(str(mitdb_root / str(r)), "atr") for r in (124, 223)}
+    for rec, a in ann.items():
+        ej = sum(sym in "ej" and 140 <= s <= 650000 - 180 for sym, s in zip(a.symbol, a.sample))
+        assert ej > 0
+        want = annotated_counts(mitdb_root, rec, fits=lambda r: r - 140 >= 0 and r + 180 <= 650000)
+        assert counts_of(aami, rec) == want, rec
+        moved = counts_of(authors, rec)
+        assert moved["N"] == want["N"] - ej and moved["S"] == want.get("S", 0) + ej, rec
+    assert np.array_equal(aami.x, authors.x)  # the same beats, other labels
+    assert len(list((cache / "mitbih").glob("223-*.npz"))) >= 2  # the mapping is in the key
+    with pytest.raises(GanadInputError, match="data.class_mapping"):
+        load_samples(cfg_for("data.records=[100]", "data.class_mapping=mitbih"))
 
 
 def test_paced_records_and_missing_lead(cfg_for, mitdb_root):
@@ -273,3 +295,58 @@ def test_extract_record_single(cfg_for, mitdb_root):
         mitdb_root, 232, fits=lambda r: r - 140 >= 0 and r + 180 <= 650000
     )
     assert extract_record(mitdb_root, 104, cfg_for("data.preprocess=kachuee")) is None
+
+
+# ---------------------------------------------------------------- BeatGAN's normal-beat filter
+
+
+def test_near_rpeak_is_the_authors_strict_tolerance():
+    from ganad_cli.data.rpeaks import near_rpeak
+
+    peaks = np.array([1000, 100, 2000])  # any order
+    beats = np.array([91, 109, 110, 990, 1009, 1500, 2011, 5])
+    want = [True, True, False, False, True, False, False, False]
+    assert near_rpeak(beats, peaks).tolist() == want
+    assert not near_rpeak(beats, np.array([], dtype=int)).any()
+
+
+def test_normal_r_filter_without_biosppy_is_one_line_error(cfg_for, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "biosppy", None)  # what an absent package looks like
+    msg = _one_line_error(
+        cfg_for("data.records=[100]", "data.normal_r_filter=biosppy"), "data.normal_r_filter"
+    )
+    assert "biosppy" in msg and "ganad[beatgan]" in msg
+    _one_line_error(cfg_for("data.records=[100]", "data.normal_r_filter=pan"), "one of")
+
+
+def test_normal_r_filter_drops_only_normals_far_from_a_detected_r_peak(
+    cfg_for, mitdb_root, cache, tmp_path, capsys
+):
+    pytest.importorskip("biosppy.signals.ecg")
+    recs = "data.records=[100,108]"
+    plain = load_samples(cfg_for(recs))
+    kept = load_samples(cfg_for(recs, "data.normal_r_filter=biosppy"))
+    before, after = counts_of(plain, 100), counts_of(kept, 100)
+    assert after == before  # a clean record loses nothing
+    before, after = counts_of(plain, 108), counts_of(kept, 108)
+    # 108 (noisy, large P waves): the detector misses many R peaks of normal beats
+    assert 0.3 * before["N"] < before["N"] - after["N"] < before["N"]
+    assert {c: n for c, n in after.items() if c != "N"} == {
+        c: n for c, n in before.items() if c != "N"
+    }
+    # the kept beats are the unfiltered ones, in order
+    rows = {row.tobytes(): i for i, row in enumerate(plain.x[:, 0])}
+    idx = np.array([rows[row.tobytes()] for row in kept.x[:, 0]])
+    assert np.all(np.diff(idx) > 0) and np.array_equal(plain.cls[idx], kept.cls)
+    assert len(list((cache / "mitbih").glob("108-*.npz"))) >= 2  # the filter is in the key
+
+    out = tmp_path / "summary"
+    args = ["data", "summary", "data=mitbih", f"data.root={mitdb_root}", recs]
+    args += [f"data.cache_dir={cache}", "data.normal_r_filter=biosppy", "--out", str(out)]
+    code = main(args)
+    assert code == 0
+    info = json.loads((out / "summary.json").read_text())["normal_r_filter"]
+    assert info["dropped"] == {"108": before["N"] - after["N"]}
+    assert "data.normal_r_filter=biosppy" in capsys.readouterr().out

@@ -78,19 +78,37 @@ def test_inter_patient_keeps_records_apart(mit):
 
 
 @pytest.mark.parametrize("split", ["intra_patient", "ecgan", "inter_patient"])
-@pytest.mark.parametrize("fraction", [0.05, 0.3])
-def test_contamination_moves_exact_fraction(mit, split, fraction):
-    samples, cfg = mit(f"data.split={split}", f"data.contamination={fraction}")
-    s = make_splits(samples, cfg)
-    eligible = s.info["train_anomaly_eligible"]
-    if split == "inter_patient":
-        fit = s.info["groups"]["train"]
-        assert eligible == int(((samples.label == 1) & np.isin(samples.group, fit)).sum())
-    else:
-        assert eligible == int((samples.label == 1).sum())
-    assert int(s.train.label.sum()) == round(fraction * eligible) == s.info["train_contaminated"]
-    assert s.info["contamination"] == fraction
-    assert s.info["train_anomaly_share"] == pytest.approx(s.train.label.mean())
+def test_contamination_is_the_training_anomaly_share_on_a_fixed_test_set(mit, split):
+    """Lambda = p(y=1) over the training set (the survey's); the test beats do not change."""
+    runs = {}
+    for share in (0.0, 0.01, 0.05):
+        samples, cfg = mit(
+            f"data.split={split}", f"data.contamination={share}", "data.contamination_max=0.05"
+        )
+        s = runs[share] = make_splits(samples, cfg)
+        assert s.info["train_anomaly_share"] == pytest.approx(s.train.label.mean())
+        assert abs(s.train.label.mean() - share) < 0.005
+        assert s.info["train_contaminated"] == int(s.train.label.sum())
+        n_normal = int((s.train.label == 0).sum())
+        assert s.info["train_contaminated"] == round(share / (1 - share) * n_normal)
+    zero = runs[0.0]
+    for share, s in runs.items():
+        for a, b in ((zero.test, s.test), (zero.val, s.val)):
+            assert np.array_equal(a.x, b.x) and np.array_equal(a.cls, b.cls), share
+            assert np.array_equal(a.group, b.group)
+        assert np.array_equal(zero.train.x, s.train.x[s.train.label == 0])  # same normals
+    assert runs[0.05].info["train_contaminated"] > runs[0.01].info["train_contaminated"] > 0
+    if split == "inter_patient":  # contaminating anomalies come from the training records
+        assert set(runs[0.05].train.group) <= set(runs[0.05].info["groups"]["train"])
+
+
+def test_contamination_needs_enough_anomalies(mit):
+    samples, cfg = mit("data.contamination=0.6")
+    with pytest.raises(GanadInputError, match="data.contamination"):
+        make_splits(samples, cfg)
+    samples, cfg = mit("data.contamination=0.1", "data.contamination_max=0.05")
+    with pytest.raises(GanadInputError, match="data.contamination_max"):
+        make_splits(samples, cfg)
 
 
 def test_ecgan_preset_85_15(mit):
@@ -155,3 +173,50 @@ def test_inter_patient_group_folds_for_any_data(compose_train):
     assert not (groups[0] & groups[2]) and not (groups[1] & groups[2])
     assert not (groups[0] & groups[1])
     assert len(groups[2]) in (2, 3)  # 12 groups in 5 folds
+
+
+# anomaly classes per DS1 record (beats with the authors' classes; Q only in 101, 203, 208)
+DS1_ANOMALIES = {
+    "101": "SSSQQ", "106": "V", "108": "VSF", "109": "FV", "112": "S", "114": "VSF", "115": "",
+    "116": "VS", "118": "VS", "119": "V", "122": "", "124": "SVF", "201": "SVF", "203": "VSQF",
+    "205": "VSF", "207": "VS", "208": "FVSQ", "209": "SV", "215": "VSF", "220": "S",
+    "223": "VSF", "230": "V",
+}  # fmt: skip
+
+
+def _ds1_like(n_normal: int = 30) -> Samples:
+    cls, group = [], []
+    for g, anomalies in DS1_ANOMALIES.items():
+        cls += ["N"] * n_normal + list(anomalies)
+        group += [g] * (n_normal + len(anomalies))
+    n = len(cls)
+    x = np.random.default_rng(0).normal(size=(n, 1, 8)).astype(np.float32)
+    return Samples(x=x, cls=np.array(cls), group=np.array(group))
+
+
+def test_inter_patient_validates_on_whole_records_holding_every_class(compose_train):
+    base = ["data.split=inter_patient", "data.batch_size=4", "data.val_anomaly_fraction=0.1"]
+    groups = list(DS1_ANOMALIES)
+    base += [f"data.train_groups={groups[:-2]}", f"data.test_groups={groups[-2:]}"]
+    chosen = []
+    for seed in range(4):
+        cfg = compose_train([*base, f"data.seed={seed}", "data.val_required_classes=[S,V,F]"])
+        samples = _ds1_like()
+        s = make_splits(samples, cfg.data)
+        val_g = s.info["groups"]["val"]
+        chosen.append(tuple(val_g))
+        # every beat of the validation records, anomalies included (no val_anomaly_fraction)
+        assert len(s.val) == int(np.isin(samples.group, val_g).sum())
+        assert {"S", "V", "F"} <= set(s.val.cls) and s.info["val_missing_classes"] == []
+        assert s.info["val_required_classes"] == ["F", "S", "V"]
+        assert not set(val_g) & set(s.info["groups"]["train"])
+    assert len(set(chosen)) > 1  # the split follows the seed
+    # null = every anomaly class of the train groups, Q included
+    cfg = compose_train([*base, "data.seed=0"])
+    s = make_splits(_ds1_like(), cfg.data)
+    assert "Q" in set(s.val.cls) and s.info["val_required_classes"] == ["F", "Q", "S", "V"]
+    # a class no validation record can bring is reported, not silently dropped
+    only = "data.train_groups=['106','119','122','101']"  # no F beat in any of them
+    cfg = compose_train([*base, "data.seed=0", only, "data.val_required_classes=[S,V,F]"])
+    s = make_splits(_ds1_like(), cfg.data)
+    assert "F" in s.info["val_missing_classes"] and len(s.info["groups"]["train"]) >= 1

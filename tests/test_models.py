@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganad_cli.callbacks import SampleGrid
@@ -146,6 +147,96 @@ def test_dcgan1d_is_the_beatgan_authors_network(model_cfgs):
     assert make(cfg, (2, 187)).decode(torch.randn(2, 50)).shape == (2, 2, 187)
     with pytest.raises(GanadInputError, match="model.backbone"):
         make(cfg, (1, 20))
+
+
+# The BeatGAN authors' networks (hi-bingo/BeatGAN experiments/ecg/network.py:30-110, model.py:21-54)
+# with nc=1, ndf=ngf=32, nz=50 on 320 samples, counted by hand: every conv without bias,
+# BatchNorm (weight + bias) after all encoder convs but the first and after all decoder convs but
+# the last. Encoder trunk: 1*32*4 + 32*64*4 + 64*128*4 + 128*256*4 + 256*512*4 = 696448,
+# BN 2*(64+128+256+512) = 1920; its last conv (512 -> out, kernel 10): 5120 * out.
+AUTHORS_D = 696448 + 1920 + 5120 * 1
+AUTHORS_E = 696448 + 1920 + 5120 * 50
+# decoder: 50*512*10 + 512*256*4 + 256*128*4 + 128*64*4 + 64*32*4 + 32*1*4, BN 2*(512+...+32)
+AUTHORS_DEC = 256000 + 524288 + 131072 + 32768 + 8192 + 128 + 2 * (512 + 256 + 128 + 64 + 32)
+
+
+def _faithful_beatgan(model_cfgs, **extra):
+    cfg = {
+        **model_cfgs["beatgan"],
+        "backbone": "dcgan1d",
+        "base_channels": 32,
+        "latent_dim": 50,
+        "bias": False,
+        "output_activation": "tanh",
+        "init": "beatgan",
+        "update_order": "d_first",
+        **extra,
+    }
+    return make(cfg, (1, 320))
+
+
+def count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_faithful_beatgan_has_the_authors_parameters_tanh_and_init(model_cfgs):
+    model = _faithful_beatgan(model_cfgs)
+    assert count(model.discriminator) == AUTHORS_D  # 703488: "0.70 M"
+    assert count(model.encoder) == AUTHORS_E and count(model.generator) == AUTHORS_DEC
+    assert isinstance(model.generator.out, torch.nn.Tanh)
+    slopes = {
+        m.negative_slope for m in model.discriminator.modules() if hasattr(m, "negative_slope")
+    }
+    assert slopes == {0.2}
+    x = torch.randn(4, 1, 320) * 3
+    assert model.decode(model.encode(x)).abs().max() <= 1.0
+    # weights_init: BatchNorm weight N(1, 0.02), bias 0; convs Xavier-normal
+    bn = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    w = torch.cat([m.weight.detach() for m in bn])
+    assert abs(float(w.mean()) - 1.0) < 0.005 and 0.015 < float(w.std()) < 0.025
+    assert all(float(m.bias.abs().max()) == 0.0 for m in bn)
+    conv = model.encoder.features.body[-3]  # 256 -> 512, kernel 4
+    assert isinstance(conv, torch.nn.Conv1d) and conv.out_channels == 512
+    want = math.sqrt(2.0 / (256 * 4 + 512 * 4))
+    assert abs(float(conv.weight.std()) / want - 1) < 0.03
+    # the linear head stands for the authors' final conv (512 -> 50, kernel 10)
+    head = model.encoder.head.weight
+    want = math.sqrt(2.0 / (512 * 10 + 50 * 10))
+    assert model.encoder.head.bias is None and abs(float(head.std()) / want - 1) < 0.03
+    # the default stays PyTorch's: the same networks as before these options existed
+    plain = make({**model_cfgs["beatgan"], "backbone": "dcgan1d", "base_channels": 32}, (1, 320))
+    assert count(plain.discriminator) == AUTHORS_D + 32 + 1  # first conv's and head's biases
+    assert isinstance(plain.generator.out, torch.nn.Identity)
+    with pytest.raises(GanadInputError, match="model.bias"):
+        make({**model_cfgs["beatgan"], "bias": False})  # conv1d has no bias-free variant
+
+
+def test_d_first_update_order_and_reset_by_the_authors_init(model_cfgs, beats):
+    order: list[str] = []
+
+    def record(optimizer, args, kwargs):
+        ids = {id(p) for g in optimizer.param_groups for p in g["params"]}
+        order.append("D" if id(next(model.discriminator.parameters())) in ids else "G")
+
+    x = torch.nn.functional.pad(beats[:32], (128, 128))  # length 320
+    for update_order, want in (("d_first", ["D", "G", "D", "G"]), ("g_first", ["G", "D"] * 2)):
+        model = _faithful_beatgan(model_cfgs, base_channels=4, update_order=update_order)
+        handle = register_optimizer_step_pre_hook(record)
+        try:
+            fit(model, x, batches=2)
+        finally:
+            handle.remove()
+        assert order == want, update_order
+        order.clear()
+    # a D reset re-applies the authors' init: BatchNorm weights back near 1, biases 0
+    model = _faithful_beatgan(model_cfgs, base_channels=4, d_reset_below=1e9)
+    bn = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    for m in bn:
+        m.weight.data.fill_(5.0)
+    model.after_discriminator_step(torch.tensor(0.0))
+    assert model.d_resets == 1
+    w = torch.cat([m.weight.detach() for m in bn])
+    assert float((w - 1).abs().max()) < 0.2 and float(w.std()) > 0.005  # N(1, 0.02), not 1
 
 
 def test_multichannel_and_bad_image_shape(model_cfgs):

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "reproduce.py"
 PRESETS = [
     "beatgan_mitbih",
+    "beatgan_mitbih_small",
     "ganad_mitbih",
     "betavaegan_mitbih",
     "table1",
@@ -101,6 +102,53 @@ def test_beatgan_preset_is_the_published_protocol(compose_train):
         ["residual"],
         "l2",
     )
+    # as the authors' code runs: their classes, R-peak filter, network, init and update order
+    assert (d.class_mapping, d.normal_r_filter) == ("beatgan", "biosppy")
+    assert (m.backbone, m.base_channels, m.bias, m.output_activation, m.init) == (
+        "dcgan1d",
+        32,
+        False,
+        "tanh",
+        "beatgan",
+    )
+    assert m.update_order == "d_first"
+
+
+def test_small_variant_is_the_earlier_beatgan_preset(compose_train):
+    """beatgan_mitbih_small = beatgan_mitbih before it followed the authors' code; ganad_mitbih
+    builds on it, so a run of ganad_mitbih composes as it did."""
+    from omegaconf import OmegaConf
+
+    faithful = compose_train(["experiment=beatgan_mitbih"])
+    small = compose_train(["experiment=beatgan_mitbih_small"])
+    d, m = small.data, small.model
+    assert (d.class_mapping, d.normal_r_filter) == ("aami", None)
+    assert (m.backbone, m.bias, m.output_activation, m.init, m.update_order) == (
+        "conv1d",
+        True,
+        "none",
+        "default",
+        "g_first",
+    )
+    differ = {
+        f"{node}.{k}"
+        for node in ("data", "model", "trainer", "score", "inversion", "threshold")
+        for k in set(small[node]) | set(faithful[node])
+        if small[node].get(k) != faithful[node].get(k)
+    }
+    assert differ == {
+        "data.class_mapping",
+        "data.normal_r_filter",
+        "model.backbone",
+        "model.bias",
+        "model.output_activation",
+        "model.init",
+        "model.update_order",
+    }
+    ganad = compose_train(["experiment=ganad_mitbih"])
+    assert OmegaConf.to_container(ganad.data) == OmegaConf.to_container(small.data)
+    assert OmegaConf.to_container(ganad.model) == OmegaConf.to_container(small.model)
+    assert ganad.trainer.max_epochs == 20 and ganad.score.name == "context"
 
 
 def test_betavaegan_and_table1_presets(compose_train):
@@ -130,12 +178,16 @@ def test_sweep_presets(compose_train):
     assert [float(v) for v in params["data.contamination"].split(",")] == [0.0, 0.01, 0.05, 0.1]
     assert params["data.fold"] == "0,1,2,3,4"
     assert cont.model.name == "beatgan" and cont.model.latent_dim == 50
+    assert cont.data.contamination_max == 0.1  # the largest Lambda: one test set for all
 
     inter = hydra_cfg(compose_train, "inter_patient")
     assert inter.data.split == "inter_patient" and inter.model.name == "beatgan"
     assert sorted(map(int, inter.data.train_groups)) == sorted(DS1)
     assert sorted(map(int, inter.data.test_groups)) == sorted(DS2)
     assert inter.hydra.sweeper.params.seed == "0,1,2,3,4"
+    # the split follows the top-level seed; validation must hold S, V and F beats
+    seeded = compose_train(["experiment=inter_patient", "seed=3"])
+    assert seeded.data.seed == 3 and list(seeded.data.val_required_classes) == ["S", "V", "F"]
 
 
 def test_full_size_commands(tmp_path):
@@ -148,6 +200,8 @@ def test_full_size_commands(tmp_path):
         assert f"hydra.run.dir={tmp_path / 'runs' / str(k)}" in argv
         assert not any(a.startswith(("trainer.max_epochs", "data.max_samples")) for a in argv)
     smoke = [argv for _, argv in reproduce.commands("beatgan_mitbih", True, None, tmp_path)]
+    assert len(smoke) == 1 and all("trainer.max_epochs=1" in a for a in smoke)
+    smoke = [argv for _, argv in reproduce.commands("beatgan_mitbih_small", True, None, tmp_path)]
     assert len(smoke) == 2 and all("trainer.max_epochs=1" in a for a in smoke)
     assert not any(a.startswith("data.root") for a in smoke[0])
     # sweep presets: one Hydra multirun
@@ -161,6 +215,30 @@ def test_full_size_commands(tmp_path):
         check=True,
     )
     assert "experiment=contamination" in proc.stdout and not (tmp_path / "runs").exists()
+
+
+def test_resume_refuses_folds_of_another_protocol(tmp_path, compose_train):
+    """A fold trained when beatgan_mitbih meant today's beatgan_mitbih_small is not kept."""
+    from omegaconf import OmegaConf
+
+    cmds = [argv for _, argv in reproduce.commands("beatgan_mitbih", False, None, tmp_path)]
+    run0 = tmp_path / "runs" / "0"
+    (run0 / ".hydra").mkdir(parents=True)
+    (run0 / "metrics.json").write_text("{}")
+    old = OmegaConf.to_container(compose_train(["experiment=beatgan_mitbih_small", "data.fold=0"]))
+    for key in ("class_mapping", "normal_r_filter"):  # a run older than these keys
+        del old["data"][key]
+    OmegaConf.save(OmegaConf.create(old), run0 / ".hydra" / "config.yaml")
+    with pytest.raises(SystemExit, match="another protocol") as info:
+        reproduce.run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
+    assert "model.backbone: 'conv1d' -> 'dcgan1d'" in str(info.value)
+    assert "data.class_mapping: 'aami' -> 'beatgan'" in str(info.value)
+    # the same protocol: the finished fold is kept and nothing runs
+    OmegaConf.save(
+        compose_train(["experiment=beatgan_mitbih", "data.fold=0"]), run0 / ".hydra" / "config.yaml"
+    )
+    reproduce.run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
+    assert not (tmp_path / "job0.log").exists()
 
 
 def test_update_readme_replaces_only_its_block(tmp_path):
@@ -214,8 +292,26 @@ def _summary(md: str) -> list[list[str]]:
     return tables(md)[0]
 
 
+def needs_biosppy() -> None:
+    """Presets with data.normal_r_filter=biosppy (beatgan_mitbih and those built on it)."""
+    pytest.importorskip("biosppy.signals.ecg", reason="scripts/setup.sh installs ganad[beatgan]")
+
+
 def test_smoke_beatgan_mitbih(tmp_path, mitdb_root):
+    needs_biosppy()
     md, out = _smoke("beatgan_mitbih", tmp_path, mitdb_root)
+    rows = {r[0]: r for r in _summary(md)[1:]}
+    assert rows["AUROC"][2] == "0.9458" and "(n=1)" in rows["AUROC"][1]
+    from omegaconf import OmegaConf
+
+    (cfg_file,) = (out / "runs").glob("*/.hydra/config.yaml")
+    cfg = OmegaConf.load(cfg_file)
+    assert (cfg.model.backbone, cfg.model.update_order) == ("dcgan1d", "d_first")
+    assert (cfg.data.normal_r_filter, cfg.data.class_mapping) == ("biosppy", "beatgan")
+
+
+def test_smoke_beatgan_mitbih_small(tmp_path, mitdb_root):
+    md, out = _smoke("beatgan_mitbih_small", tmp_path, mitdb_root)
     rows = {r[0]: r for r in _summary(md)[1:]}
     assert rows["AUROC"][2] == "0.9458" and rows["AP (AUPRC)"][2] == "0.9108"
     assert "over 2 folds" in _summary(md)[0][1] and "±" in rows["AUROC"][1]
@@ -273,25 +369,34 @@ def test_smoke_table1(tmp_path, mitdb_root):
 
 
 def test_smoke_contamination(tmp_path, mitdb_root):
+    needs_biosppy()
     md, out = _smoke("contamination", tmp_path, mitdb_root)
     rows = _summary(md)[1:]
     assert [float(r[0]) for r in rows] == [0.0, 0.01, 0.05, 0.1]
-    shares = sorted(
-        json.loads(p.read_text())["data"]["train_contaminated"]
-        for p in (out / "runs").glob("*/metrics.json")
-    )
+    data = [json.loads(p.read_text())["data"] for p in (out / "runs").glob("*/metrics.json")]
+    shares = sorted(d["train_contaminated"] for d in data)
     assert shares[0] == 0 and shares[-1] > shares[1] > 0  # Lambda really moved anomalies
+    for d in data:  # the survey's Lambda: the anomaly share of the training set
+        assert abs(d["train_anomaly_share"] - d["contamination"]) < 0.005
+    # the same test set for every Lambda of the fold
+    assert len({json.dumps(d["class_counts"]["test"], sort_keys=True) for d in data}) == 1
 
 
 def test_smoke_inter_patient(tmp_path, mitdb_root):
     from ganad_cli.data.mitbih import DS1, DS2
 
+    needs_biosppy()
     md, out = _smoke("inter_patient", tmp_path, mitdb_root)
     assert "over 2 seeds" in _summary(md)[0][1]
-    for p in (out / "runs").glob("*/metrics.json"):
-        groups = json.loads(p.read_text())["data"]["groups"]
+    val_groups = {}
+    for p in sorted((out / "runs").glob("*/metrics.json")):
+        data = json.loads(p.read_text())["data"]
+        groups = data["groups"]
         assert {int(g) for g in groups["train"] + groups["val"]} <= set(DS1)
         assert groups["test"] and {int(g) for g in groups["test"]} <= set(DS2)
+        val_groups[data["seed"]] = groups["val"]
+    # seeds 0 and 1 split DS1 differently; each run lists its validation records
+    assert sorted(val_groups) == [0, 1] and val_groups[0] != val_groups[1]
 
 
 @pytest.mark.parametrize("preset", PRESETS)

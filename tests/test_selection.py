@@ -104,7 +104,7 @@ def test_reproduce_resumes_and_skips_finished_folds(tmp_path, mitdb_root):
     base = [
         sys.executable,
         str(SCRIPT),
-        "beatgan_mitbih",
+        "beatgan_mitbih_small",
         "--smoke",
         "--jobs",
         "2",
@@ -131,12 +131,12 @@ def test_reproduce_resumes_and_skips_finished_folds(tmp_path, mitdb_root):
     assert f"resume={runs / '1'}" in (out / "job1.log").read_text()
     calls = json.loads((out / "invocations.json").read_text())
     assert len(calls) == 2  # the refused call ran nothing and is not counted
-    md = (tmp_path / "beatgan_mitbih.md").read_text()
+    md = (tmp_path / "beatgan_mitbih_small.md").read_text()
     assert "summed over the 2 reproduce.py calls" in md and "(resumed)" in md
     # the md lists fold 1's start and its resume, though they ran in different calls
     assert md.count("then 1 × `") == 1 and f"resume={runs / '1'}`" in md
     status = subprocess.run(
-        [sys.executable, str(SCRIPT), "beatgan_mitbih", "--status", "--out", str(out)],
+        [sys.executable, str(SCRIPT), "beatgan_mitbih_small", "--status", "--out", str(out)],
         capture_output=True,
         text=True,
         check=True,

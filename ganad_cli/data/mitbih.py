@@ -9,6 +9,11 @@ Presets (`data.preprocess`):
   zero-padded to 187 samples; `data.resample_length` (e.g. 160, beta-VAEGAN) then interpolates.
 R peaks are the annotation positions (the reference beat labels), not a detector's. Every beat
 also carries its RR features (ganad_cli.data.rhythm) as `Samples.context`.
+`data.class_mapping`: aami (default, AAMI EC57) or beatgan (the BeatGAN authors' lists: `e` and
+`j` count as S, not N).
+`data.normal_r_filter`: null (default) or biosppy / biosppy_ecg: keep an N beat only if a detected
+R peak lies fewer than 10 samples from its annotation, as the BeatGAN authors' code does
+(ganad_cli.data.rpeaks; other classes are kept). Detection (`ganad detect`) never filters.
 BeatGAN's own code also band-passes (biosppy FIR 3-45 Hz): add `data.bandpass=[3,45]`. It stores
 both leads but trains on MLII only by default (nc=1); `data.two_leads=true` feeds both. Its
 validation set holds 10 % of every anomaly class: `data.val_anomaly_fraction=0.1`.
@@ -28,6 +33,7 @@ from ganad_cli.data import cache
 from ganad_cli.data.base import Samples
 from ganad_cli.data.locations import cache_dir, mitdb_root
 from ganad_cli.data.rhythm import beat_context
+from ganad_cli.data.rpeaks import FILTERS, R_TOLERANCE, biosppy_version, detect_rpeaks, near_rpeak
 from ganad_cli.errors import GanadInputError
 
 log = logging.getLogger("ganad")
@@ -51,6 +57,10 @@ AAMI = {
     "F": "F",
     **dict.fromkeys("/fQ", "Q"),
 }
+# The BeatGAN authors' symbol lists (hi-bingo/BeatGAN experiments/ecg/preprocess.py:35-39) put
+# `e` (atrial escape) and `j` (nodal escape) in S; AAMI EC57 counts them as N.
+BEATGAN_CLASSES = {**AAMI, "e": "S", "j": "S"}
+CLASS_MAPPINGS = {"aami": AAMI, "beatgan": BEATGAN_CLASSES}
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 PRESETS = ("beatgan", "kachuee")
 # sampling rate of every MIT-BIH record: the rate the beatgan windows are cut at
@@ -295,6 +305,15 @@ def preprocess_params(cfg: DictConfig) -> dict:
         "bandpass": list(cfg.bandpass) if cfg.bandpass else None,
         "context": 2,  # version of ganad_cli.data.rhythm's features stored with the beats
     }
+    # options added later enter the key only when set, so earlier caches stay valid
+    if cfg.get("class_mapping", "aami") != "aami":
+        p["class_mapping"] = cfg.class_mapping
+    if cfg.get("normal_r_filter"):
+        p["normal_r_filter"] = {
+            "method": cfg.normal_r_filter,
+            "tolerance": R_TOLERANCE,
+            "biosppy": biosppy_version(),  # another detector version may find other peaks
+        }
     if cfg.preprocess == "beatgan":
         p.update(before=int(cfg.beatgan_before), after=int(cfg.beatgan_after))
     else:
@@ -309,34 +328,46 @@ def preprocess_params(cfg: DictConfig) -> dict:
 
 def extract_record(root: Path, rec: int, cfg: DictConfig) -> dict[str, np.ndarray] | None:
     """Beats of one record (arrays x, cls, sym, channels, lead_missing), not cached; None if the
-    record lacks the requested lead and data.missing_lead is not 'first'."""
-    out = _extract(root, rec, cfg)
+    record lacks the requested lead and data.missing_lead is not 'first'. Every annotated beat:
+    data.normal_r_filter, which uses the labels, does not apply."""
+    out = _extract(root, rec, cfg, r_filter=False)
     if bool(out["lead_missing"]) and cfg.missing_lead != "first":
         return None
     return out
 
 
-def _extract(root: Path, rec: int, cfg: DictConfig) -> dict[str, np.ndarray]:
+def _extract(root: Path, rec: int, cfg: DictConfig, r_filter: bool = True) -> dict:
     """A record without the requested lead is extracted from its first signal and flagged, so
-    one cache file serves both data.missing_lead=skip and =first."""
+    one cache file serves both data.missing_lead=skip and =first. `r_dropped`: the N beats
+    data.normal_r_filter dropped."""
     verify_checksums(root, rec)
     signal, names, fs, beats, symbols = read_record(root, rec)
     chans = _channels(names, cfg.lead, bool(cfg.two_leads))
     signal = signal[:, chans]
+    raw_lead = signal[:, 0]
     if cfg.bandpass:
         signal = bandpass(signal, fs, list(cfg.bandpass))
     if cfg.preprocess == "beatgan":
         x, keep = _beatgan(signal, beats, int(cfg.beatgan_before), int(cfg.beatgan_after))
     else:
         x, keep = _kachuee(signal, fs, beats, cfg)
+    mapping = CLASS_MAPPINGS[cfg.get("class_mapping", "aami")]
+    dropped = 0
+    method = cfg.get("normal_r_filter") if r_filter else None
+    if method:
+        normal = np.array([mapping[s] == "N" for s in symbols], dtype=bool)
+        ok = ~normal | near_rpeak(beats, detect_rpeaks(raw_lead, fs, method))
+        dropped = int((keep & ~ok).sum())
+        x, keep = x[ok[keep]], keep & ok
     sym = symbols[keep]
     return {
         "x": x.astype(np.float32),
         "rr": beat_context(beats, fs, x, keep),
-        "cls": np.array([AAMI[s] for s in sym], dtype="<U1"),
+        "cls": np.array([mapping[s] for s in sym], dtype="<U1"),
         "sym": sym.astype("<U1"),
         "channels": np.array([names[c] for c in chans]),
         "lead_missing": np.array(cfg.lead not in names),
+        "r_dropped": np.array(dropped),
     }
 
 
@@ -387,6 +418,18 @@ def load_mitbih(cfg: DictConfig) -> Samples:
         raise GanadInputError(
             f"config key 'data.preprocess' must be one of {list(PRESETS)}, got {cfg.preprocess!r}"
         )
+    mapping = cfg.get("class_mapping", "aami")
+    if mapping not in CLASS_MAPPINGS:
+        raise GanadInputError(
+            f"config key 'data.class_mapping' must be one of {list(CLASS_MAPPINGS)}, "
+            f"got {mapping!r}"
+        )
+    r_filter = cfg.get("normal_r_filter")
+    if r_filter is not None and r_filter not in FILTERS:
+        raise GanadInputError(
+            f"config key 'data.normal_r_filter' must be null or one of {list(FILTERS)}, "
+            f"got {r_filter!r}"
+        )
     if cfg.missing_lead not in ("skip", "first", "error"):
         raise GanadInputError(
             "config key 'data.missing_lead' must be one of ['skip', 'first', 'error'], "
@@ -425,6 +468,16 @@ def load_mitbih(cfg: DictConfig) -> Samples:
         parts.append((rec, arrays))
     if skipped:
         log.warning("MIT-BIH record(s) %s have no %s lead and are skipped", skipped, cfg.lead)
+    if r_filter:
+        dropped = {rec: int(a["r_dropped"]) for rec, a in parts if int(a["r_dropped"])}
+        log.info(
+            "data.normal_r_filter=%s: dropped %d N beats with no detected R peak fewer than %d "
+            "samples from their annotation (most: %s)",
+            r_filter,
+            sum(dropped.values()),
+            R_TOLERANCE,
+            ", ".join(f"{r}: {n}" for r, n in sorted(dropped.items(), key=lambda t: -t[1])[:5]),
+        )
     if not parts:
         raise GanadInputError(f"no MIT-BIH record in {root} has the {cfg.lead} lead")
     return Samples(

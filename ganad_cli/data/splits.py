@@ -11,11 +11,20 @@
   to their normal counts (so validation holds labelled anomalies by construction).
 - inter_patient: whole groups (records/patients) per split, never one group in two splits. Test
   groups are `test_groups` (MIT-BIH: de Chazal DS2) or, when unset, seeded group folds; the train
-  groups (DS1) are divided group-wise into training and `val_fraction` validation groups.
+  groups (DS1) are divided group-wise into training and validation groups: `val_fraction` of them
+  in seeded order, then the next ones in that order that hold an anomaly class validation still
+  lacks (`val_required_classes`, null = every anomaly class of the train groups), as long as a
+  training group is left. Validation holds every beat of its groups (`val_anomaly_fraction` is
+  not used); `info` records the groups and any required class validation could not get.
 
-Contamination (Lambda = `contamination`): that fraction of the anomalies eligible for training (all
-anomalies; inter_patient: those in training groups) is moved into the training set, which the GAN
-treats as normal. The true labels stay in `Splits.train.label`; `info` records the counts.
+Contamination (Lambda = `contamination`, the survey's definition): the share of anomalies in the
+training set, which the GAN treats as normal: round(Lambda / (1 - Lambda) * training normals)
+anomalies join the training normals. They come from a pool held out of validation and test, sized
+for `contamination_max` (null = Lambda): the runs of one fold and seed with any Lambda up to
+contamination_max share the same training normals, validation and test beats (inter_patient takes
+them from the training groups' anomalies, which validation and test never see). At Lambda = 0
+without contamination_max nothing is held out. The true labels stay in `Splits.train.label`;
+`info` records the counts and the achieved share (`train_anomaly_share`).
 """
 
 from __future__ import annotations
@@ -43,10 +52,37 @@ def assign_labels(samples: Samples, normal_classes: list[str]) -> Samples:
     return samples
 
 
-def _contaminate(anomaly_idx: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """(moved into training, rest) from already shuffled anomaly indices."""
-    n = round(len(anomaly_idx) * fraction)
-    return anomaly_idx[:n], anomaly_idx[n:]
+def n_contaminating(share: float, n_normal: int) -> int:
+    """Anomalies to add to n_normal training normals for an anomaly share of `share`."""
+    return round(share / (1.0 - share) * n_normal)
+
+
+def _contaminate(
+    anomaly_idx: np.ndarray, n_train_normal: int, cfg: DictConfig, pool_only: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(moved into training, the anomalies left for validation and test) from already shuffled
+    anomaly indices: a pool for contamination_max is held out, its first ones contaminate.
+    pool_only: every anomaly is eligible and none goes to validation or test (inter_patient)."""
+    share = float(cfg.contamination)
+    top = cfg.get("contamination_max")
+    top = share if top is None else float(top)
+    if not share <= top < 1.0:
+        raise GanadInputError(
+            f"config key 'data.contamination_max' must be in [data.contamination={share}, 1), "
+            f"got {top}"
+        )
+    n, n_pool = n_contaminating(share, n_train_normal), n_contaminating(top, n_train_normal)
+    if pool_only:
+        n_pool = n
+    if n_pool > len(anomaly_idx) or (n_pool == len(anomaly_idx) > 0 and not pool_only):
+        key = "data.contamination_max" if top > share and not pool_only else "data.contamination"
+        where = "eligible" if pool_only else "available, and validation and test need some"
+        raise GanadInputError(
+            f"config key '{key}' = {top if key.endswith('max') else share}: that anomaly share "
+            f"among {n_train_normal} training normals needs {n_pool} anomalies, but "
+            f"{len(anomaly_idx)} are {where}; expected a smaller Lambda"
+        )
+    return anomaly_idx[:n], anomaly_idx[n_pool:]
 
 
 def _intra_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple:
@@ -58,7 +94,7 @@ def _intra_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) 
     n_val = max(1, round(len(rest) * cfg.val_fraction))
     val_normal, train_normal = rest[:n_val], rest[n_val:]
 
-    contam, anomaly_rest = _contaminate(anomaly_idx, cfg.contamination)
+    contam, anomaly_rest = _contaminate(anomaly_idx, len(train_normal), cfg)
     n_val_anom = round(len(anomaly_rest) * cfg.val_anomaly_fraction)
     val_anom, test_anom = anomaly_rest[:n_val_anom], anomaly_rest[n_val_anom:]
     val, test = [val_normal, val_anom], [test_normal, test_anom]
@@ -74,7 +110,7 @@ def _ecgan(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple
     val_normal = folds[cfg.fold]
     train_normal = np.concatenate([f for i, f in enumerate(folds) if i != cfg.fold])
 
-    contam, anomaly_rest = _contaminate(anomaly_idx, cfg.contamination)
+    contam, anomaly_rest = _contaminate(anomaly_idx, len(train_normal), cfg)
     share = len(test_normal) / max(1, len(test_normal) + len(val_normal))
     n_test_anom = ceil(len(anomaly_rest) * share)
     test_anom, val_anom = anomaly_rest[:n_test_anom], anomaly_rest[n_test_anom:]
@@ -109,24 +145,47 @@ def _inter_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) 
             f"groups present {present}; got train {train_g}, test {test_g} "
             "(check data.records, data.train_groups, data.test_groups)"
         )
-    shuffled = rng.permutation(train_g)
-    n_val_g = min(len(train_g) - 1, max(1, round(len(train_g) * cfg.val_fraction)))
-    val_g, fit_g = sorted(shuffled[:n_val_g].tolist()), sorted(shuffled[n_val_g:].tolist())
+    val_g, fit_g, required, missing = _validation_groups(samples, train_g, cfg, rng)
 
     in_fit, in_val = np.isin(samples.group, fit_g), np.isin(samples.group, val_g)
     normal, anomalous = samples.label == 0, samples.label == 1
     train_normal = np.flatnonzero(in_fit & normal)
     eligible = rng.permutation(np.flatnonzero(in_fit & anomalous))
-    contam, _unused = _contaminate(eligible, cfg.contamination)
-    val_anom_all = rng.permutation(np.flatnonzero(in_val & anomalous))
-    val_anom = val_anom_all[: round(len(val_anom_all) * cfg.val_anomaly_fraction)]
+    contam, _unused = _contaminate(eligible, len(train_normal), cfg, pool_only=True)
     test_idx = np.flatnonzero(np.isin(samples.group, test_g))
     info = {
         "groups": {"train": fit_g, "val": val_g, "test": sorted(test_g)},
         "unused_groups": sorted(set(present) - set(train_g) - set(test_g)),
+        "val_required_classes": required,
+        "val_missing_classes": missing,
     }
-    val = [np.flatnonzero(in_val & normal), val_anom]
+    val = [np.flatnonzero(in_val)]  # whole records: every normal and every anomaly
     return train_normal, contam, len(eligible), val, [test_idx], info
+
+
+def _validation_groups(
+    samples: Samples, train_g: list[str], cfg: DictConfig, rng: np.random.Generator
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(validation groups, training groups, required anomaly classes, those still missing)."""
+    order = [str(g) for g in rng.permutation(train_g)]
+    n_val = min(len(order) - 1, max(1, round(len(order) * cfg.val_fraction)))
+    anomalous = samples.label == 1
+    classes = {
+        g: set(np.unique(samples.cls[anomalous & (samples.group == g)]).tolist()) for g in order
+    }
+    available = set().union(*classes.values())
+    wanted = cfg.get("val_required_classes")
+    required = sorted(available if wanted is None else set(map(str, wanted)))
+    val, rest = order[:n_val], order[n_val:]
+    missing = set(required) - set().union(*(classes[g] for g in val))
+    while missing and len(rest) > 1:
+        pick = next((g for g in rest if classes[g] & missing), None)
+        if pick is None:
+            break
+        val.append(pick)
+        rest.remove(pick)
+        missing -= classes[pick]
+    return sorted(val), sorted(rest), required, sorted(missing)
 
 
 def _class_counts(s: Samples) -> dict[str, int]:
@@ -158,6 +217,7 @@ def make_splits(samples: Samples, cfg: DictConfig) -> Splits:
             "folds": int(cfg.folds),
             "seed": int(cfg.seed),
             "contamination": float(cfg.contamination),
+            "contamination_max": cfg.get("contamination_max"),
             "train_contaminated": len(contam),
             "train_anomaly_eligible": int(n_eligible),
             "train_anomaly_share": len(contam) / max(1, len(train_idx)),

@@ -51,11 +51,35 @@ def summarize(cfg: DictConfig) -> tuple[pd.DataFrame, dict]:
     samples = load_samples(cfg.data)
     table = counts_table(samples, order)
     info: dict = {"data": to_plain(cfg.data), "shape": list(samples.shape), "n": len(samples)}
+    if cfg.data.name == "mitbih" and cfg.data.get("normal_r_filter"):
+        info["normal_r_filter"] = r_filter_drops(cfg.data, table)
     try:
         info["splits"] = make_splits(samples, cfg.data).info
     except GanadInputError as exc:  # the counts are still worth showing
         info["splits_error"] = str(exc)
     return table, info
+
+
+def r_filter_drops(data: DictConfig, table: pd.DataFrame) -> dict:
+    """N beats data.normal_r_filter dropped, per record: the counts without the filter (a second,
+    usually cached load) minus those with it."""
+    from omegaconf import OmegaConf
+
+    from ganad_cli.data.registry import load_samples
+
+    unfiltered = OmegaConf.merge(data, {"normal_r_filter": None})
+    before = counts_table(load_samples(unfiltered), ["N"])["N"]
+    after = table["N"].reindex(before.index, fill_value=0)
+    dropped = (before - after).drop("TOTAL")
+    total = int(before.loc["TOTAL"])
+    return {
+        "method": data.normal_r_filter,
+        "normals_before": total,
+        "dropped_total": int(dropped.sum()),
+        "dropped_share": float(dropped.sum() / max(1, total)),
+        "dropped": {str(r): int(n) for r, n in dropped.sort_values(ascending=False).items() if n},
+        "normals_before_per_record": {str(r): int(n) for r, n in before.drop("TOTAL").items()},
+    }
 
 
 def _out_dir(cfg: DictConfig, out: str | None) -> Path:
@@ -104,6 +128,18 @@ def cmd_data(args: list[str]) -> int:
     atomic_write_json(out_dir / "summary.json", {**info, "totals": table.loc["TOTAL"].to_dict()})
     print(f"{cfg.data.name}: {info['n']} samples of shape {tuple(info['shape'])}")
     print(table.to_string())
+    drops = info.get("normal_r_filter")
+    if drops:
+        n_rec = drops["normals_before_per_record"]
+        worst = ", ".join(
+            f"{r}: {n} of {n_rec[r]} ({100 * n / max(1, n_rec[r]):.1f} %)"
+            for r, n in list(drops["dropped"].items())[:8]
+        )
+        print(
+            f"data.normal_r_filter={drops['method']}: {drops['dropped_total']} of "
+            f"{drops['normals_before']} N beats dropped ({100 * drops['dropped_share']:.2f} %), "
+            f"in {len(drops['dropped'])} records; most: {worst or 'none'}"
+        )
     splits = info.get("splits")
     if splits:
         print(

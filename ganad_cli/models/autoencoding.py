@@ -16,6 +16,7 @@ from ganad_cli.models.adversarial import adam, bce
 from ganad_cli.models.base import GanadModule
 from ganad_cli.models.fanogan import training_progress
 from ganad_cli.nets.factory import build_critic, build_encoder, build_generator
+from ganad_cli.nets.init import init_weights
 
 
 class _AutoencodingGAN(GanadModule):
@@ -46,18 +47,21 @@ class _AutoencodingGAN(GanadModule):
         raise NotImplementedError
 
     def after_discriminator_step(self, loss_d: torch.Tensor) -> None:
-        """Hook after each D update (BeatGAN re-initialises a D that has won outright)."""
+        """Hook after each batch's updates (BeatGAN re-initialises a D that has won outright)."""
 
-    def training_step(self, batch, batch_idx: int) -> None:
-        (x,) = batch
-        self._batch_in_epoch = batch_idx
-        opt_g, opt_d = self.optimizers()
+    def discriminator_fakes(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """What D should reject when it steps before G (model.update_order=d_first)."""
+        return [self.generator(self.encode(x))]
+
+    def _g_step(self, x: torch.Tensor, opt_g) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
         loss_g, logs, fakes = self.generator_loss(x)
         self.loss_is_finite(loss_g)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()
+        return loss_g, logs, fakes
 
+    def _d_step(self, x: torch.Tensor, fakes: list[torch.Tensor], opt_d) -> torch.Tensor:
         d_real, _ = self.discriminator(x)
         loss_d = bce(d_real, 1.0) + sum(
             bce(self.discriminator(f.detach())[0], 0.0) for f in fakes
@@ -66,6 +70,23 @@ class _AutoencodingGAN(GanadModule):
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
+        return loss_d
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        """G then D on each batch (the default), or D then G with model.update_order=d_first
+        (BeatGAN's code, model.py:205-208: D on the current G's reconstructions, then G
+        against the updated D)."""
+        (x,) = batch
+        self._batch_in_epoch = batch_idx
+        opt_g, opt_d = self.optimizers()
+        if self.cfg.get("update_order", "g_first") == "d_first":
+            with torch.no_grad():
+                fakes = self.discriminator_fakes(x)
+            loss_d = self._d_step(x, fakes, opt_d)
+            loss_g, logs, _ = self._g_step(x, opt_g)
+        else:
+            loss_g, logs, fakes = self._g_step(x, opt_g)
+            loss_d = self._d_step(x, fakes, opt_d)
         self.after_discriminator_step(loss_d.detach())
         self.log_dict(
             {"train/loss_g": loss_g, "train/loss_d": loss_d, **logs}, on_step=True, on_epoch=True
@@ -121,11 +142,10 @@ class BeatGAN(_AutoencodingGAN):
         return rec + self.cfg.w_adv * adv, {"train/rec": rec, "train/adv": adv}, [x_hat]
 
     def after_discriminator_step(self, loss_d: torch.Tensor) -> None:
-        """As in the authors' code: a D loss below `d_reset_below` re-initialises D's weights."""
+        """As in the authors' code: a D loss below `d_reset_below` re-initialises D's weights,
+        by model.init (model.py:211-212, 242: their weights_init)."""
         if float(loss_d) < float(self.cfg.get("d_reset_below", 0.0)):
-            for module in self.discriminator.modules():
-                if module is not self.discriminator and hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
+            init_weights(self.discriminator, self.cfg.get("init", "default"))
             self.d_resets += 1
             self.log("train/d_resets", float(self.d_resets), on_step=False, on_epoch=True)
 

@@ -10,9 +10,12 @@ def apply_sn(module: nn.Module) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module)
 
 
+ACTIVATIONS = {"none": nn.Identity, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
 def output_activation(name: str) -> nn.Module:
-    """The generator's last layer: none, tanh or sigmoid."""
-    return {"none": nn.Identity(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[name]
+    """The generator's last layer (model.output_activation): none, tanh or sigmoid."""
+    return ACTIVATIONS[name]()
 
 
 def maybe_sn(spectral_norm: bool):
@@ -22,10 +25,10 @@ def maybe_sn(spectral_norm: bool):
 class Critic(nn.Module):
     """features trunk + linear head: x -> (logit or critic value (n,), features (n, f))."""
 
-    def __init__(self, features: nn.Module, spectral_norm: bool = False):
+    def __init__(self, features: nn.Module, spectral_norm: bool = False, bias: bool = True):
         super().__init__()
         self.features = features
-        self.head = maybe_sn(spectral_norm)(nn.Linear(features.out_features, 1))
+        self.head = maybe_sn(spectral_norm)(nn.Linear(features.out_features, 1, bias=bias))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         f = self.features(x)
@@ -35,11 +38,14 @@ class Critic(nn.Module):
 class Encoder(nn.Module):
     """features trunk + linear head: x -> z (n, latent_dim), or (mu, logvar) if variational."""
 
-    def __init__(self, features: nn.Module, latent_dim: int, variational: bool = False):
+    def __init__(
+        self, features: nn.Module, latent_dim: int, variational: bool = False, bias: bool = True
+    ):
         super().__init__()
         self.features = features
         self.variational = variational
-        self.head = nn.Linear(features.out_features, latent_dim * (2 if variational else 1))
+        out = latent_dim * (2 if variational else 1)
+        self.head = nn.Linear(features.out_features, out, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.head(self.features(x))

@@ -3,7 +3,9 @@
 Five stride-2 convolutions (kernel 4) widen from `base_channels` to 16 x `base_channels` while the
 length halves five times (320 -> 10); BatchNorm on all but the first, LeakyReLU 0.2. The trunk's
 flattened output feeds a linear head, which equals the authors' final convolution whose kernel
-spans the remaining length. The generator mirrors it: a transposed convolution from z to
+spans the remaining length (`conv_head_kernel`). `bias=False` (model.bias=false) drops the biases
+the authors' layers do not have: the first convolution's, the generator's last layer's and the
+heads'. The generator mirrors it: a transposed convolution from z to
 16 x `base_channels` at the final length, five stride-2 transposed convolutions back up, output
 cropped to `length`. About four times the compute per sample of the `conv1d` backbone.
 """
@@ -38,18 +40,26 @@ def _end_length(length: int) -> int:
 class Dcgan1dFeatures(nn.Module):
     """x (n, channels, length) -> flat features (n, 16 * base_channels * length // 32)."""
 
-    def __init__(self, channels: int, length: int, base_channels: int, spectral_norm: bool = False):
+    def __init__(
+        self,
+        channels: int,
+        length: int,
+        base_channels: int,
+        spectral_norm: bool = False,
+        bias: bool = True,
+    ):
         super().__init__()
         sn = maybe_sn(spectral_norm)
         widths = [channels] + [base_channels * 2**i for i in range(N_STAGES)]
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
-            layers.append(sn(nn.Conv1d(c_in, c_out, 4, stride=2, padding=1, bias=i == 0)))
+            layers.append(sn(nn.Conv1d(c_in, c_out, 4, stride=2, padding=1, bias=bias and i == 0)))
             if i > 0:
                 layers.append(nn.BatchNorm1d(c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
         self.body = nn.Sequential(*layers)
-        self.out_features = widths[-1] * _end_length(length)
+        self.conv_head_kernel = _end_length(length)
+        self.out_features = widths[-1] * self.conv_head_kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x).flatten(1)
@@ -65,6 +75,7 @@ class Dcgan1dGenerator(nn.Module):
         length: int,
         base_channels: int = 32,
         output_activation: str = "none",
+        bias: bool = True,
     ):
         super().__init__()
         self.length = length
@@ -82,7 +93,7 @@ class Dcgan1dGenerator(nn.Module):
                 nn.ReLU(inplace=True),
             ]
             width //= 2
-        layers.append(nn.ConvTranspose1d(width, channels, 4, stride=2, padding=1))
+        layers.append(nn.ConvTranspose1d(width, channels, 4, stride=2, padding=1, bias=bias))
         self.body = nn.Sequential(*layers)
         self.out = output_layer(output_activation)
 
