@@ -237,8 +237,8 @@ class BeatGANConfig(ModelConfig):
 @dataclass
 class AutoencoderConfig(ModelConfig):
     """BeatGAN's encoder and generator trained on reconstruction only (no discriminator).
-    `w_adv`, `d_reset_below` and `update_order` are BeatGAN's keys, accepted (and unused) so that every BeatGAN
-    preset composes with model=autoencoder."""
+    `w_adv`, `d_reset_below` and `update_order` are BeatGAN's keys, accepted (and unused) so
+    that every BeatGAN preset composes with model=autoencoder."""
 
     name: str = "autoencoder"
     w_adv: float = 0.0

@@ -2,8 +2,9 @@
 # Create .venv and install ganad into it. Idempotent; safe to re-run.
 #   GANAD_TORCH   torch requirement installed first (default torch==2.13.0, a CPU wheel here;
 #                 e.g. GANAD_TORCH="torch==2.5.1" or "torch" for your own build).
-#   GANAD_EXTRAS  extras to install (default dev,sweep,baselines,beatgan; baselines = PyOD; beatgan = biosppy for
-#                 data.normal_r_filter, which experiment=beatgan_mitbih uses).
+#   GANAD_EXTRAS  extras to install (default dev,sweep,baselines,beatgan; baselines = PyOD for
+#                 scripts/side_by_side.py; beatgan = biosppy for data.normal_r_filter, which
+#                 experiment=beatgan_mitbih uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
