@@ -167,6 +167,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
     from hydra.errors import HydraException, MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
 
+    from ganad_cli.applied import check_applied_keys
     from ganad_cli.config import register_configs, validate_config
     from ganad_cli.paths import conf_dir
 
@@ -180,6 +181,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
                 if config_name == "train":
                     cfg = compose(config_name, overrides=variant, return_hydra_config=True)
                     validate_config(cfg)
+                    check_applied_keys(cfg)
                     check_objective(cfg)
                 else:
                     cfg = compose(config_name, overrides=variant)
