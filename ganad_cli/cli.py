@@ -278,6 +278,10 @@ def _run_hydra_app(
     from ganad_cli.runlock import run_folder_lock
 
     overrides, multirun, only_prints = split_args(args)
+    if config_name in ("train", "bench"):
+        from ganad_cli.threads import pin_default_threads
+
+        pin_default_threads()  # threads=null: this process's default in every launcher
     if not only_prints:
         from ganad_cli.safety import check_output_dirs
 

@@ -33,6 +33,7 @@ from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import set_quiet
 from ganad_cli.scoring.combine import fit_combination
 from ganad_cli.scoring.threshold import fit_threshold
+from ganad_cli.threads import apply_threads
 
 log = logging.getLogger("ganad")
 
@@ -386,8 +387,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     validate_config(cfg)
     check_applied_keys(cfg)
     set_quiet(quiet_mode(cfg))
-    if cfg.get("threads") is not None:
-        torch.set_num_threads(int(cfg.threads))
+    threads = apply_threads(cfg.get("threads"))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     if splits is None:
         splits = make_splits(load_samples(cfg.data), cfg.data)
@@ -444,6 +444,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
         "hardware": hardware(),
     }
     metrics["objective"] = metrics.get(cfg.optimized_metric)
+    metrics["threads"] = threads  # torch intra-op threads used (config `threads`)
     runtime["resumed_from"] = ckpt_path
     runtime["model_selection"] = selection
     metrics["model_selection"] = selection
