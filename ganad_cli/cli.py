@@ -278,10 +278,6 @@ def _run_hydra_app(
     from ganad_cli.runlock import run_folder_lock
 
     overrides, multirun, only_prints = split_args(args)
-    if config_name in ("train", "bench"):
-        from ganad_cli.threads import pin_default_threads
-
-        pin_default_threads()  # threads=null: this process's default in every launcher
     if not only_prints:
         from ganad_cli.safety import check_output_dirs
 
@@ -292,6 +288,10 @@ def _run_hydra_app(
                 args, lock = _locked_train_args(args, *dirs[0])
         except GanadInputError as exc:
             return error(str(exc))
+    if config_name in ("train", "bench") and not only_prints:  # after the torch-free checks
+        from ganad_cli.threads import pin_default_threads
+
+        pin_default_threads()  # threads=null: this process's default in every launcher
     if "--help" in args or "-h" in args:
         return _filtered_help(app, prog, args)
     sweep_errors = getattr(sys.modules.get("ganad_cli.apps"), "SWEEP_INPUT_ERRORS", [])
