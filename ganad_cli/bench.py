@@ -281,8 +281,9 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
     from ganad_cli.data.splits import make_splits
 
     run_dir, run_cfg, detector = prepare(cfg)
-    if cfg.get("threads") is not None:
-        torch.set_num_threads(int(cfg.threads))
+    from ganad_cli.threads import apply_threads
+
+    apply_threads(cfg.get("threads"))
     bench = cfg.bench
     splits = make_splits(load_samples(run_cfg.data), run_cfg.data)
     if splits.test.shape != detector.shape:

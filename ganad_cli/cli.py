@@ -167,6 +167,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
     from hydra.errors import HydraException, MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
 
+    from ganad_cli.applied import check_applied_keys
     from ganad_cli.config import register_configs, validate_config
     from ganad_cli.paths import conf_dir
 
@@ -180,6 +181,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
                 if config_name == "train":
                     cfg = compose(config_name, overrides=variant, return_hydra_config=True)
                     validate_config(cfg)
+                    check_applied_keys(cfg)
                     check_objective(cfg)
                 else:
                     cfg = compose(config_name, overrides=variant)
@@ -286,6 +288,10 @@ def _run_hydra_app(
                 args, lock = _locked_train_args(args, *dirs[0])
         except GanadInputError as exc:
             return error(str(exc))
+    if config_name in ("train", "bench") and not only_prints:  # after the torch-free checks
+        from ganad_cli.threads import pin_default_threads
+
+        pin_default_threads()  # threads=null: this process's default in every launcher
     if "--help" in args or "-h" in args:
         return _filtered_help(app, prog, args)
     sweep_errors = getattr(sys.modules.get("ganad_cli.apps"), "SWEEP_INPUT_ERRORS", [])
@@ -458,16 +464,69 @@ def cmd_bench(args: list[str]) -> int:
 COMMANDS.update(bench=cmd_bench)
 
 
+HYDRA_COMMANDS = ("train", "evaluate", "detect", "bench")
+_COMPLETION_FLAGS = ("-sc", "--shell-completion")
+
+
+def _hydra_apps() -> dict[str, Callable[[], object]]:
+    from ganad_cli import apps
+
+    return {name: getattr(apps, f"{name}_app") for name in HYDRA_COMMANDS}
+
+
+def shell_completion(args: list[str]) -> int:
+    """Hydra's shell completion for the whole `ganad` command. The installed script (Hydra's
+    `-sc install=bash`, also zsh and fish) runs `ganad -sc query=<shell>` with the line typed so
+    far in COMP_LINE: the subcommand in it picks that command's Hydra app, which completes the
+    rest of the line; before a subcommand is typed, the commands themselves are the choices."""
+    import os
+
+    given = [a for a in args if a not in _COMPLETION_FLAGS]
+    apps = _hydra_apps()
+    query = next((a for a in given if a.startswith("query=")), None)
+    if query is None:  # install=/uninstall=: one script for the `ganad` executable
+        return _call_app(apps["train"], "ganad", ["-sc", *given])
+    line = os.environ.get("COMP_LINE", "")
+    words = line.split()
+    typing_command = len(words) < 2 or (len(words) == 2 and not line.endswith(" "))
+    if typing_command:
+        current = words[1] if len(words) == 2 else ""
+        sep = "\n" if query.endswith("fish") else " "
+        print(sep.join(c for c in COMMANDS if c.startswith(current)))
+        return 0
+    if words[1] not in apps:  # report, data: no Hydra app; the shell completes file names
+        return 0
+    # the line as the app sees it: `ganad <overrides>`, without the subcommand
+    import contextlib
+    import io
+
+    os.environ["COMP_LINE"] = re.sub(r"^(\s*\S+)\s+\S+", r"\1", line, count=1)
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer):
+            code = _call_app(apps[words[1]], "ganad", ["-sc", query])
+    finally:
+        os.environ["COMP_LINE"] = line
+    # `schema/...` are the structured-config bases the YAML choices extend, not user choices
+    kept = [w for w in buffer.getvalue().split() if not w.startswith("schema/")]
+    print(("\n" if query.endswith("fish") else " ").join(kept))
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    if argv[0] in ("--version", "-V"):
+    if argv[0] in ("--version", "-V") or (argv[0] in COMMANDS and "--version" in argv[1:]):
         from ganad_cli import __version__
 
-        print(f"ganad {__version__}")
+        print(f"ganad {__version__}")  # `ganad train --version` too (Hydra's own says Hydra's)
         return 0
+    if argv[0] in _COMPLETION_FLAGS or (
+        argv[0] in HYDRA_COMMANDS and set(_COMPLETION_FLAGS) & set(argv[1:])
+    ):
+        return shell_completion(argv[1:])
     command, rest = argv[0], argv[1:]
     if debug():
         import os

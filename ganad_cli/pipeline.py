@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli import __version__
+from ganad_cli.applied import check_applied_keys, check_optimisation, trainer_extras
 from ganad_cli.choices import CONTEXT_COMPONENTS
 from ganad_cli.config import to_plain, validate_config
 from ganad_cli.data import load_samples
@@ -32,6 +33,7 @@ from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import set_quiet
 from ganad_cli.scoring.combine import fit_combination
 from ganad_cli.scoring.threshold import fit_threshold
+from ganad_cli.threads import apply_threads
 
 log = logging.getLogger("ganad")
 
@@ -122,6 +124,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     )
     if t.limit_train_batches is not None:
         kwargs["limit_train_batches"] = t.limit_train_batches
+    # Lightning Trainer arguments given as `+trainer.<arg>=...` (checked by check_applied_keys)
+    kwargs.update(to_plain(OmegaConf.create(trainer_extras(t))))
     try:
         return pl.Trainer(**kwargs)
     except (ValueError, TypeError) as exc:  # Lightning's check of the trainer arguments
@@ -381,9 +385,9 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     """Train, fit the detector on validation, test; `splits` given (scripts/side_by_side.py:
     one subset shared by several methods) replaces the split the data config would make."""
     validate_config(cfg)
+    check_applied_keys(cfg)
     set_quiet(quiet_mode(cfg))
-    if cfg.get("threads") is not None:
-        torch.set_num_threads(int(cfg.threads))
+    threads = apply_threads(cfg.get("threads"))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     if splits is None:
         splits = make_splits(load_samples(cfg.data), cfg.data)
@@ -396,6 +400,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
         splits.train.shape,
     )
     model = build_model(cfg.model, splits.train.shape)
+    check_optimisation(cfg, model.automatic_optimization, cfg.model.name)
     trainer = build_trainer(cfg, run_dir, splits.val)
     datamodule = WindowDataModule(splits, cfg.data.batch_size, cfg.data.num_workers, cfg.seed)
     ckpt_path = None
@@ -439,6 +444,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
         "hardware": hardware(),
     }
     metrics["objective"] = metrics.get(cfg.optimized_metric)
+    metrics["threads"] = threads  # torch intra-op threads used (config `threads`)
     runtime["resumed_from"] = ckpt_path
     runtime["model_selection"] = selection
     metrics["model_selection"] = selection

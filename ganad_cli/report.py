@@ -2,8 +2,10 @@
 
 A run folder is any folder under <dir> with a metrics.json and a config: `effective_config.yaml`
 (written by `ganad evaluate`) or `.hydra/config.yaml` (written by `ganad train`). Runs whose
-model, inversion, score, threshold and data settings agree, apart from seeds and the fold, form
-one row; the metrics are shown as mean +- std (sample std, ddof=1) over those runs with their count.
+model, inversion, score, threshold, data and trainer settings agree, apart from seeds, the fold
+and where it ran (accelerator, devices, progress bar: WHERE_KEYS), form one row ("differs" names
+the settings that tell rows of the same names apart); the metrics are shown as mean +- std
+(sample std, ddof=1) over those runs with their count.
 Writes report.md and report.csv into <dir> (or --out) and prints the Markdown table.
 """
 
@@ -22,6 +24,25 @@ from ganad_cli.errors import GanadInputError
 from ganad_cli.io import atomic_write_text
 
 GROUPS = ("model", "inversion", "score", "threshold", "data")
+# groups without a name that still tell configurations apart (2 epochs vs 6 epochs)
+SETTING_GROUPS = ("trainer",)
+CONFIG_GROUPS = (*GROUPS, *SETTING_GROUPS)
+# trainer keys that only say where or how a run ran, not what was trained
+WHERE_KEYS = {
+    "trainer": {
+        "accelerator",
+        "devices",
+        "strategy",
+        "num_nodes",
+        "enable_progress_bar",
+        "enable_model_summary",
+        "log_every_n_steps",
+        "deterministic",
+        "benchmark",
+        "profiler",
+        "num_threads",
+    }
+}
 # keys that only pick a repetition: averaged over, not part of the configuration
 REPEAT_KEYS = {"seed", "fold"}
 METRICS = (
@@ -86,9 +107,9 @@ def collect(root: Path) -> pd.DataFrame:
             skipped.append(f"{metrics_file}: not a JSON object")
             continue
         row: dict[str, object] = {"run": str(run.relative_to(root)) or "."}
-        for g in GROUPS:
-            for k, v in _flatten(cfg[g]).items():
-                if k.split(".")[-1] not in REPEAT_KEYS:
+        for g in CONFIG_GROUPS:
+            for k, v in _flatten(cfg.get(g) or {}).items():
+                if k.split(".")[-1] not in REPEAT_KEYS and k not in WHERE_KEYS.get(g, ()):
                     row[f"{g}.{k}"] = v
         row["kind"] = "evaluate" if (run / "effective_config.yaml").is_file() else "train"
         ensemble = metrics.get("ensemble")
@@ -115,7 +136,7 @@ def _groupable(v: object) -> object:
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     """Group by every configuration column; mean, std and count of each metric."""
-    config_cols = [c for c in runs.columns if c.split(".")[0] in GROUPS] + ["kind"]
+    config_cols = [c for c in runs.columns if c.split(".")[0] in CONFIG_GROUPS] + ["kind"]
     runs = runs.copy()
     for c in config_cols:  # NaN/None never equal themselves: make them groupable
         runs[c] = runs[c].map(_groupable)

@@ -71,6 +71,11 @@ def check_key(key: str, source: Path, what: str) -> None:
     group_fields = fields.get(parts[0], frozenset()) if parts[0] != "bench" else frozenset()
     if len(parts) >= 2 and parts[1] in group_fields:
         return
+    if len(parts) == 2 and parts[0] == "trainer":  # `+trainer.<Lightning Trainer argument>`
+        from ganad_cli.applied import MANAGED_TRAINER_ARGS, trainer_arguments
+
+        if parts[1] in trainer_arguments() and parts[1] not in MANAGED_TRAINER_ARGS:
+            return
     raise _refuse(source, what, f"sets key '{key}', which is not in ganad's schema")
 
 

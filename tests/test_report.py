@@ -87,3 +87,18 @@ def test_report_bad_input(tmp_path: Path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ganad: error: no run folders") and "\n" not in err
+
+
+def test_report_tells_trainer_settings_apart(tmp_path: Path):
+    """2-epoch and 6-epoch runs are two configurations, named by what differs; where a run ran
+    (accelerator, devices, progress bar) is not a configuration."""
+    for seed, epochs, auroc in ((0, 2, 0.70), (1, 2, 0.72), (0, 6, 0.90), (1, 6, 0.92)):
+        cfg = _cfg(seed=seed)
+        cfg["trainer"] = {"max_epochs": epochs, "accelerator": "cpu", "devices": 1}
+        cfg["trainer"]["enable_progress_bar"] = bool(seed)
+        _run(tmp_path, f"e{epochs}s{seed}", cfg, auroc, 0.5, 0.5)
+    table, text = build_report(tmp_path)
+    assert len(table) == 2 and list(table["runs"]) == [2, 2]
+    six = table[table["differs"] == "trainer.max_epochs=6"].iloc[0]
+    assert six["auroc_mean"] == pytest.approx(0.91)
+    assert "trainer.max_epochs=2" in text and "enable_progress_bar" not in text

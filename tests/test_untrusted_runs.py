@@ -83,7 +83,8 @@ def test_resume_cannot_run_a_hydra_callback_from_the_run_folder(trained_run, tmp
         ("hparams_search=optuna", "hparams_search"),
         ("model.backbone={_target_: os.system}", "_target_"),
         ("data.root=${oc.env:HOME}", "resolver"),
-        ("+trainer.gradient_clip_val=1.0", "trainer.gradient_clip_val"),
+        ("+trainer.not_an_argument=1.0", "trainer.not_an_argument"),
+        ("+trainer.callbacks=[]", "trainer.callbacks"),
         ("~seed", "deletes"),
         ("seed=1,2", "sweep"),
         ("model@foo=gan", "package"),
@@ -101,6 +102,7 @@ def test_saved_overrides_keep_ganads_own_keys(tmp_path):
     path = tmp_path / "overrides.yaml"
     keep = ["experiment=smoke", "model=beatgan", "model.latent_dim=8", "data.root=/data/mitdb"]
     keep += ["trainer.max_epochs=3", "seed=4", "score.residual_norm=l2", "data.bandpass=[3,45]"]
+    keep += ["+trainer.gradient_clip_val=0.5"]  # a Lightning Trainer argument ganad applies
     path.write_text("".join(f"- '{k}'\n" for k in [*keep, "resume=/x", "hydra.run.dir=/x"]))
     assert saved_overrides(path) == keep
 
