@@ -292,19 +292,9 @@ def _run_config(run_dir: Path) -> Any:
 
     effective = run_dir / "effective_config.yaml"
     if effective.is_file():
-        import yaml
-        from omegaconf import OmegaConf
-        from omegaconf.errors import OmegaConfBaseException
+        from ganad_cli.untrusted import read_saved_config
 
-        from ganad_cli.untrusted import check_saved_config
-
-        try:
-            cfg = OmegaConf.load(effective)
-        except (OmegaConfBaseException, OSError, ValueError, yaml.YAMLError) as exc:
-            raise GanadInputError(
-                f"run config {effective} could not be read ({type(exc).__name__})"
-            ) from exc
-        check_saved_config(OmegaConf.to_container(cfg, resolve=False), effective)
+        cfg = read_saved_config(effective)
         if "model" not in cfg or "data" not in cfg:
             raise GanadInputError(f"run config {effective} lacks model or data")
         return cfg

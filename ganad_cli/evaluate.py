@@ -18,9 +18,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-import yaml
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from ganad_cli.config import to_plain, validate_config
 from ganad_cli.detector import Detector, load_run_detector
@@ -50,15 +48,9 @@ def load_run_config(run_dir: Path) -> DictConfig:
             f"run folder {run_dir} has no .hydra/config.yaml; expected a folder written by "
             "'ganad train'"
         )
-    try:
-        cfg = OmegaConf.load(path)
-    except (OmegaConfBaseException, OSError, ValueError, yaml.YAMLError) as exc:
-        raise GanadInputError(
-            f"run config {path} could not be read ({type(exc).__name__})"
-        ) from exc
-    from ganad_cli.untrusted import check_saved_config
+    from ganad_cli.untrusted import read_saved_config
 
-    check_saved_config(OmegaConf.to_container(cfg, resolve=False), path)
+    cfg = read_saved_config(path)
     missing = [k for k in ("data", "model", *GROUPS) if k not in cfg]
     if not isinstance(cfg, DictConfig) or missing:
         raise GanadInputError(f"run config {path} lacks {missing}; expected a 'ganad train' config")

@@ -155,3 +155,20 @@ def _check_tree(node: Any, path: Path, where: str) -> None:
             _check_tree(value, path, f"{where}[{i}]")
     elif isinstance(node, str):
         check_value_text(node, path, f"value of '{where}'")
+
+
+def read_saved_config(path: Path) -> Any:
+    """A saved run config (.hydra/config.yaml, effective_config.yaml) loaded and checked as
+    untrusted input: one GanadInputError naming the file when it cannot be read or holds
+    anything `check_saved_config` refuses."""
+    import yaml
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        cfg = OmegaConf.load(path)
+    except (OmegaConfBaseException, OSError, ValueError, yaml.YAMLError) as exc:
+        why = type(exc).__name__
+        raise GanadInputError(f"run config {path} could not be read ({why})") from exc
+    check_saved_config(OmegaConf.to_container(cfg, resolve=False), path)
+    return cfg

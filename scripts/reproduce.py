@@ -275,18 +275,22 @@ def git_commit() -> str:
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware(runs_root: Path) -> str:
     """CPU model and count, torch threads as the runs saw them, GPU if any."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     threads = sorted(
         {
             json.loads(p.read_text()).get("hardware", {}).get("torch_threads")

@@ -49,7 +49,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from reproduce import git_commit  # noqa: E402
+from reproduce import cpu_model, git_commit  # noqa: E402
 
 from ganad_cli.data.base import Samples, Splits  # noqa: E402
 
@@ -215,18 +215,10 @@ def metrics_row(test: Samples, scores: np.ndarray) -> dict:
 
 def hardware_line() -> tuple[str, int]:
     import os
-    import platform
 
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     threads = torch.get_num_threads()
     return (
