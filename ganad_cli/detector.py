@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ganad_cli import __version__
-from ganad_cli.choices import CONTEXT_COMPONENTS
+from ganad_cli.config.choices import CONTEXT_COMPONENTS
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert
 from ganad_cli.io import atomic_torch_save
@@ -288,11 +288,11 @@ def load_run_detector(run_dir: Path, run_cfg: Any = None) -> Detector:
 
 def _run_config(run_dir: Path) -> Any:
     """The run's config: effective_config.yaml (a `ganad evaluate` folder) or .hydra/config.yaml."""
-    from ganad_cli.evaluate import load_run_config
+    from ganad_cli.runs.folder import load_run_config
 
     effective = run_dir / "effective_config.yaml"
     if effective.is_file():
-        from ganad_cli.untrusted import read_saved_config
+        from ganad_cli.runs.untrusted import read_saved_config
 
         cfg = read_saved_config(effective)
         if "model" not in cfg or "data" not in cfg:

@@ -17,7 +17,8 @@ and validation AUROC so far. The other presets run as one
 betavaegan_mitbih then re-scores each run
 with the grid combination (`ganad evaluate score=weighted_all`), ganad_mitbih with equal weights
 (`ganad evaluate +score.combine=equal`, the label-free variant), table1 times the inversion grid
-with `ganad bench`. Runs are aggregated with ganad_cli.report (mean ± std, ddof=1, over folds or
+with `ganad bench`. Runs are aggregated with ganad_cli.tasks.report (mean ± std, ddof=1, over folds
+or
 seeds) and written to <results>/<preset>.md next to the published numbers, with the hardware,
 the git commit, the commands and the wall time.
 
@@ -446,7 +447,7 @@ def md_table(head: list[str], rows: list[list[str]]) -> str:
 def collect(runs: Path) -> pd.DataFrame:
     from omegaconf import OmegaConf
 
-    from ganad_cli.report import collect as collect_runs
+    from ganad_cli.tasks.report import collect as collect_runs
 
     frame = collect_runs(runs)
     if frame.empty:
@@ -505,7 +506,7 @@ def af_records(data_root: str | None, records: Sequence[str]) -> set[str]:
 
 def per_record_table(frame: pd.DataFrame, root: Path, data_root: str | None) -> str:
     """False-positive rate of normal test beats per record, mean over the runs, highest first."""
-    from ganad_cli.report import per_record_rates
+    from ganad_cli.tasks.report import per_record_rates
 
     parts = [per_record_rates(root / r).assign(run=r) for r in frame["run"]]
     parts = [p for p in parts if len(p)]

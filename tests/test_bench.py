@@ -11,8 +11,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ganad_cli.bench import bench_subset, plan_rows
 from ganad_cli.cli import main
+from ganad_cli.tasks.bench import bench_subset, plan_rows
 
 GRID = [
     "bench.n=24",

@@ -21,10 +21,10 @@ import torch
 import wfdb
 from omegaconf import OmegaConf
 
-from ganad_cli.beatscore import BeatOptions, score_recording
 from ganad_cli.cli import main
+from ganad_cli.data.recording import read_recording
 from ganad_cli.detector import Detector
-from ganad_cli.recording import read_recording
+from ganad_cli.evaluation.beatscore import BeatOptions, score_recording
 
 SECONDS = 120
 
@@ -275,7 +275,7 @@ def test_cli_writes_table_summary_pictures_and_a_self_contained_report(
 
 
 def test_label_free_tau_from_the_records_scores(mit_run: Path, mitdb_root: Path, tmp_path):
-    from ganad_cli.detect import record_tau, summarize, tau_options, validation_flag_rate
+    from ganad_cli.tasks.detect import record_tau, summarize, tau_options, validation_flag_rate
 
     _metrics(mit_run, 0.02)
     det = Detector.load(mit_run / "detector.pt")
@@ -313,7 +313,7 @@ def test_chunked_scoring_reads_bounded_pieces_and_matches_one_pass(
     """30 s chunks of a 2-minute record (margins: at least TEMPLATE_CONTEXT_S, so the 20
     neighbours of template_mse are inside): no read is longer than a chunk and its margins, and
     every beat gets the same row, template_mse and score as in one pass."""
-    from ganad_cli.beatscore import TEMPLATE_CONTEXT_S
+    from ganad_cli.evaluation.beatscore import TEMPLATE_CONTEXT_S
 
     path = _copy(mitdb_root, tmp_path, "patientF", "119", with_atr=True)
     whole = score_recording(detector, read_recording(path, "wfdb"))
@@ -363,7 +363,7 @@ def test_edf_recording_scores_like_its_wfdb_original(detector, mitdb_root: Path,
 def test_python_api_scores_a_numpy_recording_like_the_cli(
     mit_run: Path, mitdb_root: Path, tmp_path: Path
 ):
-    from ganad_cli.detect import score_signal
+    from ganad_cli.tasks.detect import score_signal
 
     det = Detector.load(mit_run / "detector.pt")
     path = _copy(mitdb_root, tmp_path, "patientH", with_atr=True)

@@ -25,7 +25,8 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ganad_cli.cli import main, preflight
+from ganad_cli.cli import main
+from ganad_cli.config.compose import preflight
 from ganad_cli.errors import GanadInputError
 from tests.test_cli import GANAD
 
@@ -167,7 +168,7 @@ def test_npy_header_is_checked_against_the_file_length(run_copy, tmp_path, capfd
 
 
 def test_wfdb_record_without_its_dat(mitdb_root, tmp_path):
-    from ganad_cli.data.mitbih import read_record
+    from ganad_cli.data.mitbih_files import read_record
 
     for ext in ("hea", "atr"):
         shutil.copy(mitdb_root / f"100.{ext}", tmp_path / f"100.{ext}")
@@ -236,7 +237,7 @@ def _sigint_then(real):
 
 
 def test_ctrl_c_while_composing(in_tmp, capfd, monkeypatch):
-    import ganad_cli.cli as cli
+    import ganad_cli.cli.hydra_run as cli
 
     monkeypatch.setattr(cli, "preflight", _sigint_then(cli.preflight))
     capfd.readouterr()
@@ -247,7 +248,7 @@ def test_ctrl_c_while_composing(in_tmp, capfd, monkeypatch):
 
 
 def test_ctrl_c_while_loading_data_removes_the_new_folder(in_tmp, capfd, monkeypatch):
-    import ganad_cli.pipeline as pipeline
+    import ganad_cli.tasks.train as pipeline
 
     monkeypatch.setattr(pipeline, "load_samples", _sigint_then(pipeline.load_samples))
     capfd.readouterr()

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ganad_cli.cli import main
-from ganad_cli.report import build_report, collect
+from ganad_cli.tasks.report import build_report, collect
 
 
 def _cfg(model: str = "wgan_gp", score: str = "combined", seed: int = 0, fold: int = 0) -> dict:

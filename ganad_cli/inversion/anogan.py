@@ -17,54 +17,24 @@ from __future__ import annotations
 import contextlib
 import copy
 import weakref
-from dataclasses import dataclass
 
 import torch
 
-from ganad_cli.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
+from ganad_cli.config.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
+from ganad_cli.config.schema.detection import InversionConfig
+from ganad_cli.inversion.similarity import distance
 from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import bar
+from ganad_cli.types import InversionResult
 
-TRUNCATION = 2.0  # default |z_i| bound of the truncated region for restriction=clamp
+# the defaults of the search are the inversion schema's (conf/inversion/anogan.yaml is that schema)
+DEFAULTS = InversionConfig()
+TRUNCATION = DEFAULTS.truncation  # |z_i| bound of the truncated region for restriction=clamp
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
-
-
-@dataclass
-class InversionResult:
-    z: torch.Tensor  # (n, latent_dim)
-    x_hat: torch.Tensor  # (n, channels, length)
-    steps: torch.Tensor  # (n,) optimiser updates used
-    converged: torch.Tensor  # (n,) bool: dissimilarity < eps reached
-    similarity: torch.Tensor  # (n,) final dissimilarity (lower = closer)
-
-    @staticmethod
-    def cat(parts: list[InversionResult]) -> InversionResult:
-        return InversionResult(
-            *(torch.cat([getattr(p, f) for p in parts]) for f in InversionResult.__annotations__)
-        )
-
-    def select(self, idx: torch.Tensor) -> InversionResult:
-        return InversionResult(*(getattr(self, f)[idx] for f in InversionResult.__annotations__))
-
-
-def distance(
-    x: torch.Tensor, x_hat: torch.Tensor, kind: str = "l1", bandwidth: float = 1.0
-) -> torch.Tensor:
-    """Per-sample dissimilarity, averaged over elements so eps does not depend on length."""
-    diff = (x - x_hat).flatten(1)
-    if kind == "l1":
-        return diff.abs().mean(1)
-    if kind == "l2":
-        return diff.pow(2).mean(1)
-    if kind == "rbf":
-        return 1.0 - torch.exp(-diff.pow(2).mean(1) / (2.0 * bandwidth**2))
-    if kind == "cosine":
-        return 1.0 - torch.nn.functional.cosine_similarity(x.flatten(1), x_hat.flatten(1), dim=1)
-    raise ValueError(f"unknown similarity {kind!r}")
 
 
 @contextlib.contextmanager
@@ -268,21 +238,21 @@ def anogan_invert(
     model: GanadModule,
     x: torch.Tensor,
     *,
-    eps: float = 0.05,
-    n_max: int = 100,
-    lr: float = 0.05,
-    batch_size: int = 256,
-    similarity: str = "l1",
-    bandwidth: float = 1.0,
-    restarts: int = 1,
-    restriction: str = "none",
-    chi_weight: float = 0.0,
-    lr_schedule: str = "constant",
-    seed: int = 0,
+    eps: float = DEFAULTS.eps,
+    n_max: int = DEFAULTS.n_max,
+    lr: float = DEFAULTS.lr,
+    batch_size: int = DEFAULTS.batch_size,
+    similarity: str = DEFAULTS.similarity,
+    bandwidth: float = DEFAULTS.rbf_bandwidth,
+    restarts: int = DEFAULTS.restarts,
+    restriction: str = DEFAULTS.restriction,
+    chi_weight: float = DEFAULTS.chi_weight,
+    lr_schedule: str = DEFAULTS.lr_schedule,
+    seed: int = DEFAULTS.seed,
     z_init: torch.Tensor | None = None,
-    optimizer: str = "adam",
-    momentum: float = 0.0,
-    lr_gamma: float = 0.98,
+    optimizer: str = DEFAULTS.optimizer,
+    momentum: float = DEFAULTS.momentum,
+    lr_gamma: float = DEFAULTS.lr_gamma,
     truncation: float = TRUNCATION,
 ) -> InversionResult:
     """Invert every row of x. Initial z is drawn once for all rows (so results do not depend on

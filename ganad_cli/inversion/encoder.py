@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import torch
 
+from ganad_cli.config.choices import uses_encoder
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import InversionResult, distance, folded_networks, frozen
+from ganad_cli.inversion.anogan import DEFAULTS, folded_networks, frozen
+from ganad_cli.inversion.similarity import distance
 from ganad_cli.models.base import GanadModule
+from ganad_cli.types import InversionResult
 
 
 def require_encoder(model: GanadModule) -> None:
@@ -19,15 +22,21 @@ def require_encoder(model: GanadModule) -> None:
         )
 
 
+def check_inversion(model: GanadModule, inversion) -> None:
+    """An inversion that runs the encoder needs a model with one."""
+    if uses_encoder(inversion):
+        require_encoder(model)
+
+
 @torch.no_grad()
 def encoder_invert(
     model: GanadModule,
     x: torch.Tensor,
     *,
     batch_size: int = 512,
-    similarity: str = "l1",
-    bandwidth: float = 1.0,
-    eps: float = 0.05,
+    similarity: str = DEFAULTS.similarity,
+    bandwidth: float = DEFAULTS.rbf_bandwidth,
+    eps: float = DEFAULTS.eps,
 ) -> InversionResult:
     require_encoder(model)
     device = next(model.parameters()).device

@@ -8,11 +8,10 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
+from ganad_cli.config.choices import GAN_LOSSES
 from ganad_cli.errors import GanadInputError
 from ganad_cli.models.base import GanadModule
 from ganad_cli.nets.factory import build_critic, build_generator
-
-LOSSES = ("bce", "wasserstein", "wgan_gp")
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -71,9 +70,9 @@ class GANFamily(GanadModule):
         super().__init__(model_cfg, shape)
         self.automatic_optimization = False
         self.loss_kind = str(self.cfg.get("loss", self.default_loss))
-        if self.loss_kind not in LOSSES:
+        if self.loss_kind not in GAN_LOSSES:
             raise GanadInputError(
-                f"config key 'model.loss' must be one of {LOSSES}, got {self.loss_kind!r}"
+                f"config key 'model.loss' must be one of {GAN_LOSSES}, got {self.loss_kind!r}"
             )
         self.wasserstein = self.loss_kind != "bce"
         self.generator = build_generator(self.cfg, shape)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganad_cli.choices import (  # noqa: F401 (re-exported)
+from ganad_cli.config.choices import (  # noqa: F401 (re-exported)
     COMPONENTS,
     DISCRIMINATOR_COMPONENTS,
     RESIDUAL_NORMS,

@@ -1,419 +1,41 @@
-"""Structured config schemas (Hydra ConfigStore) and value checks.
-
-Every YAML in conf/<group>/ starts with a defaults entry pointing at one of the schemas stored here
-(`/schema/<group>/<name>@_here_`), so Hydra rejects unknown keys and wrong types while composing.
-Range checks that types cannot express live in `validate_config`.
-"""
+"""Value checks a schema's types cannot express (ranges, choices, combinations), run on the
+composed config before any run folder exists."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
-from ganad_cli.choices import (
+from ganad_cli.config.choices import (
+    BACKBONES,
     CENTERINGS,
     COMBINES,
     COMPONENTS,
     DISCRIMINATOR_COMPONENTS,
     ENCODER_MODELS,
     EPOCH_SELECTION,
+    GAN_LOSSES,
+    INVERSION_INITS,
     INVERSION_OPTIMIZERS,
+    INVERSIONS,
+    LOGGER_MODES,
     LR_SCHEDULES,
     MODEL_NAMES,
     MODELS_WITHOUT_DISCRIMINATOR,
+    OBJECTIVES,
     OUTPUT_ACTIVATIONS,
+    PRIORS,
     RESIDUAL_NORMS,
     RESTRICTIONS,
+    SIMILARITIES,
+    THRESHOLDS,
     UPDATE_ORDERS,
     WEIGHT_INITS,
+    uses_encoder,
 )
+from ganad_cli.config.schema import InversionConfig
 from ganad_cli.errors import GanadInputError
-
-# ----------------------------------------------------------------------------------------- data
-
-
-@dataclass
-class DataConfig:
-    """Fields every data set shares: labels, splits, contamination, loading."""
-
-    name: str = MISSING
-    root: str | None = None
-    normal_classes: list[str] = field(default_factory=lambda: ["N"])
-    split: str = "intra_patient"
-    folds: int = 5
-    fold: int = 0
-    val_fraction: float = 0.1
-    val_anomaly_fraction: float = 0.0
-    # the survey's Lambda: the share of anomalies in the training set
-    contamination: float = 0.0
-    # the largest Lambda compared: its anomalies are held out of validation and test for every
-    # Lambda, so those stay the same beats (null = contamination)
-    contamination_max: float | None = None
-    # split=ecgan: fraction of normals in train+validation (the rest is test), as in ecgan
-    train_fraction: float = 0.85
-    # split=inter_patient: groups (records/patients) for train+validation and for test;
-    # null = seeded group-wise folds (`folds`, `fold`)
-    train_groups: list[str] | None = None
-    test_groups: list[str] | None = None
-    # split=inter_patient: anomaly classes the validation groups must hold (more groups are
-    # taken until they do); null = every anomaly class of the train groups
-    val_required_classes: list[str] | None = None
-    max_samples: int | None = None
-    batch_size: int = 64
-    num_workers: int = 0
-    seed: int = 0
-
-
-@dataclass
-class SyntheticECGConfig(DataConfig):
-    name: str = "synthetic_ecg"
-    n_normal: int = 4000
-    n_per_anomaly: int = 120
-    length: int = 128
-    noise: float = 0.02
-    anomaly_types: list[str] = field(
-        default_factory=lambda: ["pvc", "premature", "inverted_t", "st_shift", "noise_burst"]
-    )
-
-
-@dataclass
-class MitbihConfig(DataConfig):
-    """MIT-BIH Arrhythmia Database via wfdb (root: data.root, $GANAD_MITDB or data/mitdb)."""
-
-    name: str = "mitbih"
-    download: bool = True
-    records: list[int] | None = None
-    preprocess: str = "beatgan"
-    lead: str = "MLII"
-    two_leads: bool = False
-    bandpass: list[float] | None = None
-    missing_lead: str = "skip"
-    exclude_paced: bool | None = None
-    beatgan_before: int = 140
-    beatgan_after: int = 180
-    kachuee_fs: int = 125
-    kachuee_window_s: float = 10.0
-    kachuee_length: int = 187
-    resample_length: int | None = None
-    # aami (EC57) | beatgan (the BeatGAN authors' lists: e and j are S)
-    class_mapping: str = "aami"
-    # null | biosppy | biosppy_ecg: N beats kept only near a detected R peak (BeatGAN's code)
-    normal_r_filter: str | None = None
-    cache: bool = True
-    cache_dir: str | None = None
-
-
-@dataclass
-class UCRConfig(DataConfig):
-    """UCR-archive .tsv files (label in column 0) in data.root."""
-
-    name: str = "ucr"
-    dataset: str | None = None
-    normalize: str = "none"
-
-
-@dataclass
-class CSVConfig(DataConfig):
-    """One window per row of data.root (a .csv file); optional label column."""
-
-    name: str = "csv"
-    label_column: int | None = None
-    header: bool = False
-    delimiter: str = ","
-    normalize: str = "none"
-
-
-@dataclass
-class NPYConfig(DataConfig):
-    """Windows (n, length) or (n, channels, length) in data.root (a .npy file)."""
-
-    name: str = "npy"
-    labels: str | None = None
-    normalize: str = "none"
-
-
-@dataclass
-class DigitsConfig(DataConfig):
-    """scikit-learn's 8x8 digits; data.normal_classes names the normal digit(s)."""
-
-    name: str = "digits"
-    normalize: str = "minmax"
-
-
-# ---------------------------------------------------------------------------------------- model
-
-
-@dataclass
-class ModelConfig:
-    """Fields every model shares."""
-
-    name: str = MISSING
-    backbone: str = "conv1d"
-    latent_dim: int = 32
-    base_channels: int = 32
-    prior: str = "normal"
-    lr_g: float = 1e-4
-    lr_d: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.9
-    spectral_norm: bool = False
-    # the generator's last layer: none | tanh | sigmoid
-    output_activation: str = "none"
-    # default (PyTorch's) | beatgan (the BeatGAN authors' weights_init) | dcgan (N(0, 0.02))
-    init: str = "default"
-    # false: dcgan1d without the biases the BeatGAN authors' layers lack
-    bias: bool = True
-
-
-@dataclass
-class GANConfig(ModelConfig):
-    """GAN family: `loss` is bce (non-saturating), wasserstein (weight clipping) or wgan_gp."""
-
-    name: str = "gan"
-    loss: str = "bce"
-    n_critic: int = 1
-    gp_weight: float = 10.0
-    clip_value: float = 0.01
-
-
-@dataclass
-class WGANConfig(GANConfig):
-    name: str = "wgan"
-    loss: str = "wasserstein"
-    n_critic: int = 5
-
-
-@dataclass
-class WGANGPConfig(GANConfig):
-    name: str = "wgan_gp"
-    loss: str = "wgan_gp"
-    n_critic: int = 5
-    gp_weight: float = 10.0
-
-
-@dataclass
-class FAnoGANConfig(WGANGPConfig):
-    """WGAN-GP for the first `gan_fraction` of training batches, then the izif encoder."""
-
-    name: str = "fanogan"
-    gan_fraction: float = 0.7
-    kappa: float = 1.0
-    lr_e: float = 1e-3
-
-
-@dataclass
-class BiGANConfig(ModelConfig):
-    name: str = "bigan"
-    d_hidden: int = 128
-    d_dropout: float = 0.2
-
-
-@dataclass
-class ALADConfig(BiGANConfig):
-    name: str = "alad"
-
-
-@dataclass
-class GANomalyConfig(ModelConfig):
-    name: str = "ganomaly"
-    w_adv: float = 1.0
-    w_con: float = 50.0
-    w_enc: float = 1.0
-
-
-@dataclass
-class BeatGANConfig(ModelConfig):
-    name: str = "beatgan"
-    w_adv: float = 1.0
-    # re-initialise D when its loss falls below this (BeatGAN's code: 5e-6); 0 = never
-    d_reset_below: float = 0.0
-    # g_first (ganad's default) | d_first (BeatGAN's code: D, then G, on each batch)
-    update_order: str = "g_first"
-
-
-@dataclass
-class AutoencoderConfig(ModelConfig):
-    """BeatGAN's encoder and generator trained on reconstruction only (no discriminator).
-    `w_adv`, `d_reset_below` and `update_order` are BeatGAN's keys, accepted (and unused) so
-    that every BeatGAN preset composes with model=autoencoder."""
-
-    name: str = "autoencoder"
-    w_adv: float = 0.0
-    d_reset_below: float = 0.0
-    update_order: str = "g_first"  # BeatGAN's key (no discriminator here: nothing to order)
-
-
-@dataclass
-class BetaVAEGANConfig(ModelConfig):
-    name: str = "beta_vaegan"
-    beta: float = 1.0
-    kl_warmup: float = 0.3
-    w_adv: float = 0.01
-
-
-# ------------------------------------------------------------------------------------ inversion
-
-
-@dataclass
-class InversionConfig:
-    name: str = MISSING
-    eps: float = 0.05
-    n_max: int = 100
-    lr: float = 0.05
-    batch_size: int = 256
-    similarity: str = "l1"
-    rbf_bandwidth: float = 1.0
-    restarts: int = 1
-    init: str = "prior"
-    restriction: str = "none"
-    chi_weight: float = 0.0
-    seed: int = 0
-    # optimiser on z (torch.optim): adam | sgd | rmsprop; momentum for sgd/rmsprop
-    optimizer: str = "adam"
-    momentum: float = 0.0
-    # learning-rate schedule over the n_max steps: constant | cosine | exponential (lr * gamma^t)
-    lr_schedule: str = "constant"
-    lr_gamma: float = 0.98
-    # restriction=clamp: every |z_i| <= truncation (the truncated prior region)
-    truncation: float = 2.0
-    # data-driven eps (ganad_cli.inversion.run.calibrate_eps): eps = this quantile of the
-    # dissimilarities of validation normals at `eps_reference` (start: the initial z; search: after
-    # a full n_max search); null = use eps as given. Never looks at test data.
-    eps_quantile: float | None = None
-    eps_reference: str = "start"
-    eps_calibration_n: int = 512
-    # null = wherever the model is; cpu | cuda moves the model before inverting
-    device: str | None = None
-
-
-@dataclass
-class BenchConfig:
-    """`ganad bench`: timing grid over inversion x eps x n_max x batch on n test samples."""
-
-    name: str = MISSING
-    n: int = 256
-    inversions: list[str] = field(default_factory=lambda: ["anogan", "encoder"])
-    eps: list[float] = field(default_factory=lambda: [0.005, 0.05])
-    n_max: list[int] = field(default_factory=lambda: [100, 500, 1000])
-    batch: list[int] = field(default_factory=lambda: [1, 64, 512])
-    min_timings: int = 3
-    warmup_steps: int = 5
-    # extra inversion keys applied on top of the run's own inversion settings (lr, similarity, ...)
-    inversion: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-
-
-# ---------------------------------------------------------------------------- score, threshold
-
-
-@dataclass
-class ScoreConfig:
-    name: str = MISSING
-    components: list[str] = field(default_factory=lambda: ["residual", "discriminator"])
-    residual_norm: str = "l1"
-    combine: str = "weighted"
-    grid_step: float = 0.05
-    objective: str = "auroc"
-    standardize: bool = True
-    # rbf residual: 1 - exp(-mean((x - x_hat)^2) / (2 bandwidth^2))
-    rbf_bandwidth: float = 1.0
-    # feature_matching layer: -1 = the features the discriminator returns, k >= 0 = output of
-    # its k-th conv/linear/recurrent layer (scoring.components.feature_layers)
-    feature_layer: int = -1
-    # discriminator centring on validation normals (f-AnoGAN): none, mean (shift), abs (|d - mean|)
-    discriminator_center: str = "none"
-    # combine=svm: SVC(C, gamma) with validation labels, OneClassSVM(nu, gamma) without
-    svm_c: float = 1.0
-    svm_nu: float = 0.1
-    svm_gamma: Any = "scale"
-
-
-@dataclass
-class ThresholdConfig:
-    name: str = MISSING
-    beta: float = 1.0
-    quantile: float = 0.95
-    value: float | None = None
-
-
-# ------------------------------------------------------------------------------ trainer, logger
-
-
-@dataclass
-class TrainerConfig:
-    accelerator: str = "cpu"
-    devices: Any = 1
-    strategy: str = "auto"
-    precision: str = "32-true"
-    max_epochs: int = 15
-    max_steps: int = -1
-    limit_train_batches: float | None = None
-    log_every_n_steps: int = 10
-    deterministic: bool = True
-    enable_progress_bar: bool = True
-    # which epoch's weights the detector uses: "last", or "best_val_auroc" (encoder models; the
-    # reconstruction-error AUROC on the validation split after every epoch, as BeatGAN does)
-    select_epoch: str = "last"
-
-
-@dataclass
-class LoggerConfig:
-    name: str = MISSING
-    project: str = "ganad"
-    # wandb: offline unless the user has credentials and sets mode=online
-    mode: str = "offline"
-    # wandb group: every multirun job is its own run, grouped by sweep folder
-    group: str | None = None
-    tags: list[str] = field(default_factory=list)
-
-
-SCHEMAS: dict[str, dict[str, type]] = {
-    "data": {
-        "base": DataConfig,
-        "synthetic_ecg": SyntheticECGConfig,
-        "mitbih": MitbihConfig,
-        "ucr": UCRConfig,
-        "csv": CSVConfig,
-        "npy": NPYConfig,
-        "digits": DigitsConfig,
-    },
-    "model": {
-        "base": ModelConfig,
-        "gan": GANConfig,
-        "wgan": WGANConfig,
-        "wgan_gp": WGANGPConfig,
-        "fanogan": FAnoGANConfig,
-        "bigan": BiGANConfig,
-        "alad": ALADConfig,
-        "ganomaly": GANomalyConfig,
-        "beatgan": BeatGANConfig,
-        "beta_vaegan": BetaVAEGANConfig,
-        "autoencoder": AutoencoderConfig,
-    },
-    "inversion": {"base": InversionConfig},
-    "bench": {"base": BenchConfig},
-    "score": {"base": ScoreConfig},
-    "threshold": {"base": ThresholdConfig},
-    "trainer": {"base": TrainerConfig},
-    "logger": {"base": LoggerConfig},
-}
-
-
-def register_configs() -> None:
-    cs = ConfigStore.instance()
-    for group, schemas in SCHEMAS.items():
-        for name, node in schemas.items():
-            cs.store(group=f"schema/{group}", name=name, node=node)
-
-
-# ------------------------------------------------------------------------------- value checks
-
-SIMILARITIES = ("l1", "l2", "rbf", "cosine")
-THRESHOLDS = ("val_fbeta", "val_mcc", "normal_quantile", "fixed")
-OBJECTIVES = ("auroc", "auprc", "f1", "mcc")
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:
@@ -431,7 +53,6 @@ TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
     "quiet": (bool,),
 }
 TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
-LOGGER_MODES = ("offline", "online")
 
 
 def check_finite(node: Any, prefix: str) -> None:
@@ -496,11 +117,6 @@ def _check_data(d: DictConfig) -> None:
         _check(d.kachuee_window_s > 0, "data.kachuee_window_s", "> 0", d.kachuee_window_s)
         _count(d.kachuee_length, "data.kachuee_length", 1)
         _count(d.resample_length, "data.resample_length", 16, allow_null=True)
-
-
-BACKBONES = ("conv1d", "dcgan1d", "mlp", "lstm", "conv2d")
-PRIORS = ("normal", "uniform", "truncated_normal")
-GAN_LOSSES = ("bce", "wasserstein", "wgan_gp")
 
 
 def _check_model(m: DictConfig) -> None:
@@ -635,7 +251,7 @@ def check_epoch_selection(cfg: DictConfig) -> None:
 
 def check_encoder_available(inv: DictConfig, model_name: str) -> None:
     """Before training: an encoder inversion needs a model with an encoder."""
-    if inv.name in ("encoder", "encoder_then_anogan") or inv.get("init") == "encoder":
+    if uses_encoder(inv):
         if model_name in MODEL_NAMES and model_name not in ENCODER_MODELS:
             raise GanadInputError(
                 f"config key 'inversion.name': model {model_name!r} has no encoder; models with "
@@ -658,9 +274,8 @@ def validate_inversion(inv: DictConfig) -> None:
     # runs trained before a field existed lack it: check the schema default then
     inv = OmegaConf.merge(OmegaConf.structured(InversionConfig), inv)
 
-    names = ("anogan", "encoder", "encoder_then_anogan")
-    _check(inv.name in names, "inversion.name", f"one of {names}", inv.name)
-    _check(inv.init in ("prior", "encoder"), "inversion.init", "prior or encoder", inv.init)
+    _check(inv.name in INVERSIONS, "inversion.name", f"one of {INVERSIONS}", inv.name)
+    _check(inv.init in INVERSION_INITS, "inversion.init", "prior or encoder", inv.init)
     opts = INVERSION_OPTIMIZERS
     _check(inv.optimizer in opts, "inversion.optimizer", f"one of {opts}", inv.optimizer)
     _check(inv.momentum >= 0, "inversion.momentum", ">= 0", inv.momentum)

@@ -1,17 +1,19 @@
 """`ganad detect run=<run> input=<file>`: score new data with a run's frozen detector.
 
 Recordings (WFDB with any record name, EDF, a raw CSV/NPY signal with `fs=`): every beat is a
-row (`ganad_cli.beatscore`: beats from annotations or XQRS/GQRS, resampling to the training
-rate, the training beat cutting, chunked for long recordings); a per-record summary with a
+row (`ganad_cli.evaluation.beatscore`: beats from annotations or XQRS/GQRS, resampling to the
+training rate, the training beat cutting, chunked for long recordings); a per-record summary with a
 warning when the flagged share is far above the validation normals' rate, an optional
-label-free per-record tau, pictures and a self-contained HTML report (`ganad_cli.detect_report`).
+label-free per-record tau, pictures and a self-contained HTML report
+(`ganad_cli.runs.detect_report`).
 
 Windows (`.npy` (n, length) or (n, channels, length); `.csv` one window per row, channel-major,
 an optional header line skipped) get the run's per-window `data.normalize` when the run's data
 set had one; otherwise they must already be preprocessed like the training windows. One row per
 window: position, score, every component, prediction (1 = anomalous, score > tau).
 
-Python API: `score_signal(Detector.load(path), signal, fs)` and `score_windows(detector, x)`.
+Python API: `score_signal(Detector.load(path), signal, fs)`, and
+`ganad_cli.evaluation.windows.score_windows(detector, x)`.
 """
 
 from __future__ import annotations
@@ -25,130 +27,25 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganad_cli.beatscore import (
+from ganad_cli.config.choices import DETECT_TAUS
+from ganad_cli.data.recording import RECORDING_FORMATS, Recording, choose_channels
+from ganad_cli.detector import Detector, load_run_detector
+from ganad_cli.errors import GanadInputError
+from ganad_cli.evaluation.beatscore import (
     BeatOptions,
     _check_recording_detector,
     beat_source,
     score_recording,
 )
-from ganad_cli.detector import Detector, load_run_detector
-from ganad_cli.errors import GanadInputError
+from ganad_cli.evaluation.windows import input_format, read_input, read_windows, score_windows
 from ganad_cli.io import atomic_write_json, atomic_write_text
-from ganad_cli.recording import RECORDING_FORMATS, Recording, choose_channels
 
 log = logging.getLogger("ganad")
 
-FORMATS = {
-    ".npy": "npy",
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".hea": "wfdb",
-    ".edf": "edf",
-}
-ALL_FORMATS = sorted({*FORMATS.values(), "signal"})
-TAU_CHOICES = ("run", "quantile", "mad")
 # warn when a record's flagged share exceeds WARN_RATIO x the validation normals' rate (and
 # WARN_MIN_SHARE), a sign that tau does not transfer
 WARN_RATIO = 3.0
 WARN_MIN_SHARE = 0.05
-
-
-def input_format(path: Path, fmt: str = "auto") -> str:
-    if fmt != "auto":
-        if fmt not in ALL_FORMATS:
-            raise GanadInputError(
-                f"config key 'format' must be auto or one of {ALL_FORMATS}, got {fmt!r}"
-            )
-        return fmt
-    if path.suffix.lower() not in FORMATS:
-        raise GanadInputError(
-            f"input {path}: unknown file type {path.suffix!r}; expected one of {sorted(FORMATS)}"
-        )
-    return FORMATS[path.suffix.lower()]
-
-
-def _csv_rows(path: Path) -> np.ndarray:
-    from ganad_cli.data.tabular import read_table
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            first = fh.readline()
-    except UnicodeDecodeError as exc:
-        raise GanadInputError(
-            f"input {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); expected numbers "
-            "as plain text, one window per row"
-        ) from exc
-    delimiter = "\t" if "\t" in first else ("," if "," in first else None)
-    try:
-        [float(v) for v in (first.split(delimiter) if delimiter else first.split())]
-        header = False
-    except ValueError:
-        header = True
-    return read_table(path, delimiter, skip_header=header)
-
-
-def _shape_error(path: Path, got: tuple, want: tuple[int, int]) -> GanadInputError:
-    return GanadInputError(
-        f"input {path} has windows of shape {got}; the run's detector expects "
-        f"(channels, length) = {want} (CSV: one row of channels x length = {want[0] * want[1]} "
-        "values per window)"
-    )
-
-
-def read_windows(path: Path, fmt: str, shape: tuple[int, int]) -> np.ndarray:
-    """(n, channels, length) float32 from a CSV or NPY file, shape checked."""
-    channels, length = shape
-    if fmt == "npy":
-        from ganad_cli.data.tabular import check_npy_size
-
-        check_npy_size(path)
-        try:
-            x = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise GanadInputError(f"input {path} is not a readable .npy array ({exc})") from exc
-        if x.ndim == 2 and channels == 1:
-            x = x[:, None, :]
-        if x.ndim != 3 or tuple(x.shape[1:]) != shape:
-            raise _shape_error(path, tuple(x.shape[1:]), shape)
-    else:
-        rows = _csv_rows(path)
-        if rows.shape[1] != channels * length:
-            raise _shape_error(path, (rows.shape[1],), shape)
-        x = rows.reshape(len(rows), channels, length)
-    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
-        raise GanadInputError(f"input {path} has non-numeric, NaN or inf values")
-    return x.astype(np.float32)
-
-
-def read_input(path: Path, fmt: str, detector: Detector) -> tuple[np.ndarray, pd.DataFrame]:
-    """CSV/NPY windows (with the run's per-window `data.normalize`) and their row numbers."""
-    data = OmegaConf.create(detector.data)
-    x = read_windows(path, fmt, detector.shape)
-    if data.get("normalize") not in (None, "none"):
-        from ganad_cli.data.tabular import normalize
-
-        x = normalize(x, data.normalize).astype(np.float32)
-    return x, pd.DataFrame({"position": np.arange(len(x))})
-
-
-def score_windows(detector: Detector, x: np.ndarray) -> pd.DataFrame:
-    """Python API: score (n, channels, length) windows preprocessed like the training ones;
-    one row per window: position, score, every component, prediction (score > tau)."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 2 and detector.shape[0] == 1:
-        x = x[:, None, :]
-    if x.ndim != 3 or tuple(x.shape[1:]) != detector.shape:
-        raise GanadInputError(
-            f"windows of shape {tuple(x.shape[1:])}; the detector expects (channels, length) = "
-            f"{detector.shape}"
-        )
-    scores, comps = detector.decision_function(torch.from_numpy(x))
-    frame = pd.DataFrame({"position": np.arange(len(x)), "score": scores})
-    for name, values in comps.items():
-        frame[name] = values
-    frame["prediction"] = (scores > detector.threshold).astype(int)
-    return frame
 
 
 def score_signal(
@@ -170,7 +67,7 @@ def score_signal(
     rr_before_s, rr_after_s, [symbol, class], scorable, RR features, score, components,
     prediction) and the per-record summary. `beat_options` are BeatOptions fields (beats,
     lead, qrs, chunk_s, ...); `tau` is run | quantile | mad as in conf/detect.yaml."""
-    from ganad_cli.recording import from_array
+    from ganad_cli.data.recording import from_array
 
     rec = from_array(signal, fs, leads, name, ann_samples, ann_symbols)
     result = score_recording(detector, rec, BeatOptions(**beat_options))
@@ -180,7 +77,7 @@ def score_signal(
 
 
 def _paths(cfg: DictConfig) -> tuple[Path, Path, str]:
-    from ganad_cli.evaluate import run_folder
+    from ganad_cli.runs.folder import run_folder
 
     run_dir = run_folder(cfg.get("run"))
     if cfg.get("input") in (None, "", "???"):
@@ -217,8 +114,8 @@ def beat_options(cfg: DictConfig) -> BeatOptions:
 
 def tau_options(cfg: DictConfig) -> dict:
     tau = str(cfg.get("tau", "run"))
-    if tau not in TAU_CHOICES:
-        raise GanadInputError(f"config key 'tau' must be one of {list(TAU_CHOICES)}, got {tau!r}")
+    if tau not in DETECT_TAUS:
+        raise GanadInputError(f"config key 'tau' must be one of {list(DETECT_TAUS)}, got {tau!r}")
     q, k = float(cfg.get("tau_quantile", 0.99)), float(cfg.get("tau_k", 5.0))
     if not 0 < q < 1 or k <= 0:
         raise GanadInputError(
@@ -228,7 +125,7 @@ def tau_options(cfg: DictConfig) -> dict:
 
 
 def open_recording(cfg: DictConfig, path: Path, fmt: str) -> Recording:
-    from ganad_cli.recording import read_recording
+    from ganad_cli.data.recording import read_recording
 
     rec = read_recording(
         path, fmt, str(cfg.get("annotator", "atr")), cfg.get("fs"), cfg.get("leads")
@@ -240,7 +137,7 @@ def open_recording(cfg: DictConfig, path: Path, fmt: str) -> Recording:
 
 def precheck(overrides: list[str], multirun: bool) -> None:
     """Run folder, detector, options and the input's shape / leads, before any folder is made."""
-    from ganad_cli.cli import compose_variants
+    from ganad_cli.config.compose import compose_variants
 
     if multirun:
         raise GanadInputError("ganad detect does not take -m; run it once per input")
@@ -284,7 +181,6 @@ def run_detection(cfg: DictConfig, out_dir: Path) -> Path:
         detector.threshold,
         target,
     )
-    print(target)
     return target
 
 
@@ -303,7 +199,7 @@ def _detect_recording(
     summary.update(input=str(path), run=str(run_dir), detections=str(target))
     atomic_write_text(target, result.frame.to_csv(index=False))
     if cfg.get("report", True):
-        from ganad_cli.detect_report import write_report
+        from ganad_cli.runs.detect_report import write_report
 
         summary["report"] = str(write_report(out_dir, result, summary))
     atomic_write_json(out_dir / "summary.json", summary)
@@ -312,7 +208,6 @@ def _detect_recording(
     log.info("%s", summary_line(summary))
     if summary.get("warning"):
         log.warning("%s", summary["warning"])
-    print(target)
     return target
 
 

@@ -33,6 +33,10 @@ MODELS_WITHOUT_DISCRIMINATOR = ("autoencoder",)
 # score components computed with the discriminator
 DISCRIMINATOR_COMPONENTS = ("discriminator", "feature_matching")
 
+INVERSIONS = ("anogan", "encoder", "encoder_then_anogan")
+# inversions that run the model's encoder (inversion.init=encoder does too)
+ENCODER_INVERSIONS = ("encoder", "encoder_then_anogan")
+INVERSION_INITS = ("prior", "encoder")
 INVERSION_OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "cosine", "exponential")
 RESTRICTIONS = ("none", "clamp", "chi")
@@ -60,3 +64,32 @@ EPOCH_SELECTION = ("last", "best_val_auroc")
 OUTPUT_ACTIVATIONS = ("none", "tanh", "sigmoid")
 WEIGHT_INITS = ("default", "beatgan", "dcgan")
 UPDATE_ORDERS = ("g_first", "d_first")
+
+
+# inversion.similarity, threshold.name, optimized_metric's metric, logger.mode
+SIMILARITIES = ("l1", "l2", "rbf", "cosine")
+THRESHOLDS = ("val_fbeta", "val_mcc", "normal_quantile", "fixed")
+OBJECTIVES = ("auroc", "auprc", "f1", "mcc")
+LOGGER_MODES = ("offline", "online")
+# model.backbone, model.prior, model.loss
+BACKBONES = ("conv1d", "dcgan1d", "mlp", "lstm", "conv2d")
+PRIORS = ("normal", "uniform", "truncated_normal")
+GAN_LOSSES = ("bce", "wasserstein", "wgan_gp")
+
+# data.split (ganad_cli.data.splits)
+DATA_SPLITS = ("intra_patient", "ecgan", "inter_patient")
+# data.preprocess of data=mitbih (ganad_cli.data.mitbih)
+MITBIH_PRESETS = ("beatgan", "kachuee")
+# data.normal_r_filter (ganad_cli.data.rpeaks), besides null
+R_FILTERS = ("biosppy", "biosppy_ecg")
+# data.normalize of tabular data (ganad_cli.data.tabular)
+NORMALIZATIONS = ("none", "zscore", "minmax")
+# `ganad detect` beats= (ganad_cli.data.recording)
+BEAT_SOURCES = ("auto", "annotations", "xqrs", "gqrs")
+# `ganad detect` tau=: the run's tau, or a label-free one per record
+DETECT_TAUS = ("run", "quantile", "mad")
+
+
+def uses_encoder(inversion) -> bool:
+    """Does this inversion config (a mapping) run the model's encoder?"""
+    return inversion["name"] in ENCODER_INVERSIONS or inversion.get("init") == "encoder"

@@ -8,16 +8,11 @@ refuses everything else, whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says.
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 from typing import Any
 
 from ganad_cli.errors import GanadInputError
-
-# errno values that mean "this output cannot be written here"
-NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
 
 
 def load_checkpoint_safely(path: str | Path, what: str = "checkpoint") -> dict[str, Any]:
@@ -82,10 +77,10 @@ def check_output_dirs(
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from ganad_cli.cli import _variants
+    from ganad_cli.config.compose import variants
 
     try:
-        first = _variants(overrides)[0] if multirun else overrides
+        first = variants(overrides)[0] if multirun else overrides
         dirs = output_dirs(config_name, first, multirun)
     except (HydraException, OmegaConfBaseException, ValueError):
         return []  # anything composing rejects was already reported by preflight
@@ -97,24 +92,3 @@ def check_output_dirs(
                 "a writable location"
             )
     return dirs
-
-
-def describe_os_error(exc: OSError) -> str | None:
-    """One line for a write that failed for lack of space or permission, else None."""
-    where = exc.filename or "an output file"
-    if exc.errno in NO_SPACE:
-        return (
-            f"cannot write {where}: {exc.strerror} (disk full or file size limit); expected free "
-            "space there (or choose another hydra.run.dir / output); no result was written"
-        )
-    if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # mkdir where a file is in the way
-        return (
-            f"cannot create a folder at {where}: a file is in the way; expected a writable "
-            "location (check hydra.run.dir / output)"
-        )
-    if exc.errno in NOT_WRITABLE:
-        return (
-            f"cannot write {where}: {exc.strerror}; expected a writable location (check "
-            "hydra.run.dir / output)"
-        )
-    return None

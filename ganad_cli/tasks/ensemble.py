@@ -55,50 +55,13 @@ class Member:
     detector: Detector
 
 
-def ensemble_args(args: list[str]) -> list[str]:
-    """`ensemble=[a,b,...]` on the command line: `run` becomes the first member (for Hydra's
-    folders) and the output goes to `<first member>/ensembles/<timestamp>/` unless
-    hydra.run.dir says otherwise."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    from ganad_cli.cli import split_args
-
-    overrides, multirun, only_prints = split_args(args)
-    given = [o for o in overrides if o.startswith("ensemble=")]
-    if not given or only_prints:
-        return args
-    if multirun:
-        raise GanadInputError(
-            "config key 'ensemble': an ensemble is evaluated once per call; expected no -m "
-            "(run one ganad evaluate per ensemble or per choice)"
-        )
-    if any(o.startswith("run=") for o in overrides):
-        raise GanadInputError(
-            "config keys 'run' and 'ensemble' are exclusive: expected run=<run> for one run, or "
-            "ensemble=[<run>,<run>,...] for an ensemble"
-        )
-    try:
-        value = OverridesParser.create().parse_override(given[-1]).value()
-    except HydraException as exc:
-        raise GanadInputError(
-            f"config key 'ensemble': {given[-1]!r} is not a list; expected "
-            "ensemble=[<run>,<run>,...]"
-        ) from exc
-    members = member_paths(value)
-    extra = [f"run={members[0]}"]
-    if not any(o.startswith("hydra.run.dir=") for o in overrides):
-        extra.append(f"hydra.run.dir={members[0]}/ensembles/{OUTPUT_DIR}")
-    return [*args, *extra]
-
-
 def member_paths(value: object) -> list[Path]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise GanadInputError(
             f"config key 'ensemble' must be a list of run folders, got {value!r}; expected "
             "ensemble=[<run>,<run>,...]"
         )
-    from ganad_cli.evaluate import run_folder
+    from ganad_cli.runs.folder import run_folder
 
     paths = [run_folder(v).resolve() for v in value]
     if len(set(paths)) < 2 or len(set(paths)) != len(paths):
@@ -177,7 +140,8 @@ def check_members(members: list[Member]) -> None:
 
 def prepare_ensemble(eval_cfg: DictConfig) -> list[Member]:
     """Load and check every member before any folder is written."""
-    from ganad_cli.evaluate import check_inversion, effective_config, load_run_config
+    from ganad_cli.inversion.encoder import check_inversion
+    from ganad_cli.runs.folder import effective_config, load_run_config
     from ganad_cli.scoring.components import check_compatible
 
     members = []
@@ -185,7 +149,7 @@ def prepare_ensemble(eval_cfg: DictConfig) -> list[Member]:
         cfg = effective_config(load_run_config(run_dir), eval_cfg)
         validate_config(cfg)
         detector = Detector.load(run_dir / "detector.pt")
-        check_inversion(detector, cfg.inversion)
+        check_inversion(detector.model, cfg.inversion)
         check_compatible(detector.model, cfg.score)
         members.append(Member(run_dir, cfg, detector))
     check_members(members)
@@ -205,10 +169,12 @@ def run_ensemble(eval_cfg: DictConfig, out_dir: Path) -> dict:
 
     from ganad_cli.data import load_samples
     from ganad_cli.data.splits import make_splits
-    from ganad_cli.evaluate import check_same_splits
+    from ganad_cli.evaluation.fit import fit_detector, score_split
+    from ganad_cli.evaluation.results import scores_frame
+    from ganad_cli.hardware import hardware
     from ganad_cli.inversion import InversionResult
     from ganad_cli.metrics import detection_metrics
-    from ganad_cli.pipeline import fit_detector, hardware, score_split, scores_frame
+    from ganad_cli.runs.folder import check_same_splits
     from ganad_cli.scoring.threshold import fit_threshold
 
     members = prepare_ensemble(eval_cfg)
@@ -264,7 +230,7 @@ def run_ensemble(eval_cfg: DictConfig, out_dir: Path) -> dict:
     frame = scores_frame(splits.test, res, tau)
     atomic_write_text(out_dir / "scores.csv", frame.to_csv(index=False))
     if cfg.get("plots", True):
-        from ganad_cli.plots import write_plots
+        from ganad_cli.runs.plots import write_plots
 
         write_plots(out_dir / "plots", splits.test, res, tau)
     runtime = {"evaluate_seconds": time.perf_counter() - t0, "hardware": hardware()}

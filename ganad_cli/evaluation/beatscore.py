@@ -22,12 +22,9 @@ import pandas as pd
 import torch
 from omegaconf import OmegaConf
 
+from ganad_cli.config.choices import BEAT_SOURCES
 from ganad_cli.data.mitbih import MITBIH_FS, _beatgan, _kachuee, bandpass
-from ganad_cli.data.rhythm import CONTEXT_FEATURES, RR_FEATURES, rr_features, template_mse
-from ganad_cli.detector import Detector
-from ganad_cli.errors import GanadInputError
-from ganad_cli.recording import (
-    BEAT_SOURCES,
+from ganad_cli.data.recording import (
     Recording,
     aami_class,
     choose_channels,
@@ -35,6 +32,9 @@ from ganad_cli.recording import (
     qrs_detect,
     resample_ratio,
 )
+from ganad_cli.data.rhythm import CONTEXT_FEATURES, RR_FEATURES, rr_features, template_mse
+from ganad_cli.detector import Detector
+from ganad_cli.errors import GanadInputError
 
 log = logging.getLogger("ganad")
 

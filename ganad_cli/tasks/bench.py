@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -27,15 +25,16 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from ganad_cli.config import check_finite, check_seed
+from ganad_cli.config.choices import INVERSIONS
 from ganad_cli.detector import Detector, load_run_detector
 from ganad_cli.errors import GanadInputError
+from ganad_cli.hardware import device_info
 from ganad_cli.inversion import InversionResult, invert, prior_starts
 from ganad_cli.io import atomic_write_text
 from ganad_cli.progress import bar
 
 log = logging.getLogger("ganad")
 
-INVERSIONS = ("anogan", "encoder_then_anogan", "encoder")
 LABELS = {"anogan": "AnoGAN", "encoder_then_anogan": "Encoder + AnoGAN", "encoder": "Encoder"}
 SHOWN_KEYS = ("lr", "optimizer", "lr_schedule", "similarity", "restarts", "restriction", "seed")
 COLUMNS = [
@@ -81,7 +80,7 @@ def validate_bench(cfg: DictConfig) -> None:
     _check(
         len(invs) >= 1 and set(invs) <= set(INVERSIONS),
         "bench.inversions",
-        f"a non-empty list from {INVERSIONS}",
+        f"a non-empty list from {tuple(LABELS)}",
         invs,
     )
     _check(b.min_timings >= 1, "bench.min_timings", ">= 1", b.min_timings)
@@ -95,7 +94,7 @@ def validate_bench(cfg: DictConfig) -> None:
 
 def prepare(cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
     """Every check that can run before anything is written."""
-    from ganad_cli.evaluate import load_run_config, run_folder
+    from ganad_cli.runs.folder import load_run_config, run_folder
 
     validate_bench(cfg)
     run_dir = run_folder(cfg.get("run"))
@@ -106,29 +105,10 @@ def prepare(cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
 
 def precheck(overrides: list[str], multirun: bool) -> None:
     """Compose every variant of the command line and run `prepare` (raises GanadInputError)."""
-    from ganad_cli.cli import compose_variants
+    from ganad_cli.config.compose import compose_variants
 
     for cfg in compose_variants("bench", overrides, multirun):
         prepare(cfg)
-
-
-def hardware(device: str) -> dict:
-    name = platform.processor() or platform.machine()
-    if device == "cuda":
-        name = torch.cuda.get_device_name(0)
-    try:
-        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        load = "n/a"
-    return {
-        "device": device,
-        "device_name": name,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "load_average": load,
-    }
 
 
 def plan_rows(bench: DictConfig, n: int, has_encoder: bool) -> list[dict]:
@@ -299,7 +279,7 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
     y = y_all[idx]
     base = {**dict(detector.inversion), **OmegaConf.to_container(bench.inversion, resolve=True)}
     base.pop("device", None)
-    hw = hardware(device)
+    hw = device_info(device)
     rows = []
     plan = plan_rows(bench, len(x), bool(detector.model.has_encoder))
     progress = bar(len(plan), "bench rows", unit="row")

@@ -192,7 +192,7 @@ class RNGStates(pl.Callback):
             torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
 
 
-from ganad_cli.untrusted import RESUME_SUBDIR  # noqa: E402
+from ganad_cli.runs.untrusted import RESUME_SUBDIR  # noqa: E402
 
 
 def adopt_resumed_config(run_dir: str | Path) -> None:

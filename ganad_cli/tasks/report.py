@@ -11,10 +11,9 @@ Writes report.md and report.csv into <dir> (or --out) and prints the Markdown ta
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -68,7 +67,7 @@ def _flatten(d: object, prefix: str = "") -> dict[str, object]:
 
 def _config(run: Path) -> tuple[dict | None, str]:
     """The run's config (read, never resolved), or None and why it was not usable."""
-    from ganad_cli.untrusted import check_saved_config
+    from ganad_cli.runs.untrusted import check_saved_config
 
     for name in ("effective_config.yaml", ".hydra/config.yaml"):
         path = run / name
@@ -199,14 +198,18 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def build_report(root: Path, out: Path | None = None) -> tuple[pd.DataFrame, str]:
+def build_report(
+    root: Path, out: Path | None = None, warn: Callable[[str], None] | None = None
+) -> tuple[pd.DataFrame, str]:
+    """report.md, report.csv and report_runs.csv of the runs under `root` (in `out`, default
+    `root`); `warn` is told of every run skipped, with its reason."""
     root = Path(root)
     if not root.is_dir():
         raise GanadInputError(f"report directory {root} not found")
     runs = collect(root)
     skipped = runs.attrs.get("skipped", [])
-    for line in skipped:
-        print(f"ganad: warning: skipped run {line}", file=sys.stderr)
+    for line in skipped if warn else ():
+        warn(f"skipped run {line}")
     if runs.empty:
         raise GanadInputError(
             f"no run folders under {root}; expected folders with metrics.json and "
@@ -239,26 +242,6 @@ def build_report(root: Path, out: Path | None = None) -> tuple[pd.DataFrame, str
             raise
         raise err from exc
     return table, text
-
-
-def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ganad report",
-        description="Aggregate run folders under DIR: mean ± std per configuration.",
-    )
-    parser.add_argument("dir", help="a folder holding run folders (e.g. a multirun sweep)")
-    parser.add_argument("--out", help="where report.md/report.csv go (default: DIR)")
-    try:
-        ns = parser.parse_args(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    try:
-        _, text = build_report(Path(ns.dir), Path(ns.out) if ns.out else None)
-    except GanadInputError as exc:
-        print(f"ganad: error: {exc}", file=sys.stderr)
-        return 2
-    print(text, end="")
-    return 0
 
 
 def per_record_rates(run: Path) -> pd.DataFrame:

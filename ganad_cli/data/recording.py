@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ganad_cli.data.mitbih import AAMI, aami_symbols
+from ganad_cli.data.aami import AAMI, aami_symbols
 from ganad_cli.errors import GanadInputError
 
-BEAT_SOURCES = ("auto", "annotations", "xqrs", "gqrs")
 RECORDING_FORMATS = ("wfdb", "edf", "signal")
 
 
@@ -73,7 +72,7 @@ def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
     """A WFDB record by its header path, any record name; signals read on demand."""
     import wfdb
 
-    from ganad_cli.data.mitbih import _check_dat_size
+    from ganad_cli.data.mitbih_files import _check_dat_size
 
     base = path.with_suffix("")
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,8 +35,9 @@ def holder(folder: Path) -> str:
 
 
 @contextmanager
-def run_folder_lock(folder: str | Path, command: str | None = None) -> Iterator[Path]:
-    """Hold the folder's write lock; GanadInputError at once if another process holds it."""
+def run_folder_lock(folder: str | Path, command: str) -> Iterator[Path]:
+    """Hold the folder's write lock; GanadInputError at once if another process holds it.
+    `command` (the holder's command line) is what a refused second writer is told."""
     folder = Path(folder).expanduser().absolute()
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(folder / LOCK_NAME), timeout=0)
@@ -50,7 +50,7 @@ def run_folder_lock(folder: str | Path, command: str | None = None) -> Iterator[
         ) from None
     info = {
         "pid": os.getpid(),
-        "command": command or " ".join(["ganad", *sys.argv[1:]])[:300],
+        "command": command[:300],
         "since": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     try:

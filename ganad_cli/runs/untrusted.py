@@ -72,7 +72,7 @@ def check_key(key: str, source: Path, what: str) -> None:
     if len(parts) >= 2 and parts[1] in group_fields:
         return
     if len(parts) == 2 and parts[0] == "trainer":  # `+trainer.<Lightning Trainer argument>`
-        from ganad_cli.applied import MANAGED_TRAINER_ARGS, trainer_arguments
+        from ganad_cli.config.applied import MANAGED_TRAINER_ARGS, trainer_arguments
 
         if parts[1] in trainer_arguments() and parts[1] not in MANAGED_TRAINER_ARGS:
             return

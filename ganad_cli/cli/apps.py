@@ -32,7 +32,7 @@ SWEEP_INPUT_ERRORS: list[str] = []
 
 def _fail_input(exc: GanadInputError, run_dir: Path) -> None:
     """One line, exit 2; a single run's folder is removed so nothing looks finished."""
-    from ganad_cli.cli import error
+    from ganad_cli.cli.output import error
 
     error(str(exc))  # with GANAD_DEBUG=1 the traceback first
     if HydraConfig.get().mode == RunMode.MULTIRUN:
@@ -79,9 +79,9 @@ def _started_training(run_dir: Path) -> bool:
 
 @hydra.main(config_path=str(conf_dir()), config_name="train", version_base="1.3")
 def train_app(cfg: DictConfig) -> float | None:
-    from ganad_cli.cli import error
-    from ganad_cli.pipeline import run_training
-    from ganad_cli.safety import NO_SPACE
+    from ganad_cli.boundary import NO_SPACE
+    from ganad_cli.cli.output import error
+    from ganad_cli.tasks.train import run_training
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     resumed = bool(cfg.get("resume"))
@@ -115,14 +115,14 @@ def train_app(cfg: DictConfig) -> float | None:
 
 def _discard_staged_resume(run_dir: Path) -> None:
     """A resume that stopped before training was under way: its staged Hydra files go."""
-    from ganad_cli.callbacks import RESUME_SUBDIR
+    from ganad_cli.training.callbacks import RESUME_SUBDIR
 
     shutil.rmtree(run_dir / RESUME_SUBDIR, ignore_errors=True)
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="evaluate", version_base="1.3")
 def evaluate_app(cfg: DictConfig) -> float | None:
-    from ganad_cli.evaluate import run_evaluation
+    from ganad_cli.tasks.evaluate import run_evaluation
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -135,18 +135,19 @@ def evaluate_app(cfg: DictConfig) -> float | None:
 
 @hydra.main(config_path=str(conf_dir()), config_name="detect", version_base="1.3")
 def detect_app(cfg: DictConfig) -> None:
-    from ganad_cli.detect import run_detection
+    from ganad_cli.tasks.detect import run_detection
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        run_detection(cfg, out_dir)
+        target = run_detection(cfg, out_dir)
     except Exception as exc:  # noqa: BLE001 - e.g. output=<path under a file>, a full disk
         _fail_input(_input_or_raise(exc, cfg), out_dir)
+    print(target)  # the detections file, for scripts
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="bench", version_base="1.3")
 def bench_app(cfg: DictConfig) -> None:
-    from ganad_cli.bench import run_bench
+    from ganad_cli.tasks.bench import run_bench
 
     try:
         run_bench(cfg)
