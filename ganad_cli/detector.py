@@ -6,7 +6,8 @@ Stored with torch.save as a dict of tensors and plain Python values; loaded with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,18 @@ import torch
 
 from ganad_cli import __version__
 from ganad_cli.config.choices import CONTEXT_COMPONENTS
+from ganad_cli.data.base import Samples
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert
+from ganad_cli.inversion.run import calibrate_eps
 from ganad_cli.io import atomic_torch_save
 from ganad_cli.models.base import GanadModule
 from ganad_cli.models.registry import build_model
-from ganad_cli.scoring.combine import FittedScore
+from ganad_cli.scoring.combine import FittedScore, fit_combination
 from ganad_cli.scoring.components import compute_components
 from ganad_cli.scoring.rhythm import RhythmDensity
+from ganad_cli.scoring.threshold import fit_threshold
+from ganad_cli.types import Scored
 
 FORMAT = "ganad-detector"
 FORMAT_VERSION = 1
@@ -84,8 +89,75 @@ class Detector:
     rhythm: RhythmDensity | None = None  # score.components has rr_density: fitted on training
     source: str = "detector"  # where it was loaded from, named in errors
 
+    @classmethod
+    def fit(
+        cls,
+        model: GanadModule,
+        val: Samples,
+        inversion: Any,
+        score: Any,
+        threshold: Any,
+        data: Any,
+        train: Samples | None = None,
+        seed: int = 0,
+    ) -> tuple[Detector, Scored]:
+        """Fit on validation only: a data-driven eps (inversion.eps_quantile, on validation
+        normals), the score combination and tau; the rr_density component on the training beats
+        (as the GAN: normals, plus any deliberate contamination). Config nodes or plain dicts;
+        returns the detector and its validation scores."""
+        inversion, score, data = _plain(inversion), _plain(score), _plain(data)
+        context_used = [n for n in score["components"] if n in CONTEXT_COMPONENTS]
+        if context_used and (val.context is None or (train is not None and train.context is None)):
+            raise GanadInputError(
+                f"config key 'score.components': {', '.join(context_used)} need(s) beats cut "
+                f"from records (data=mitbih); data {data['name']!r} has no beat positions"
+            )
+        rhythm = None
+        if "rr_density" in score["components"]:
+            if train is None or train.context is None:
+                raise GanadInputError(
+                    "config key 'score.components': rr_density is fitted on the training beats' "
+                    "RR features, and none were given"
+                )
+            rhythm = RhythmDensity.fit(train.context, seed=int(seed))
+        x_val = torch.from_numpy(val.x)
+        inversion = calibrate_eps(model, x_val, val.label, inversion)
+        # the networks and components alone: what the combination and tau are fitted on
+        nothing = FittedScore(components=[], mean=[], std=[], weights=[])
+        unfitted = cls(model, inversion, score, nothing, 0.0, data, rhythm)
+        inv, seconds = unfitted.timed_invert(x_val)
+        comps = unfitted.components(x_val, inv, val.context)
+        check_scores(comps, np.zeros(len(x_val)), "the trained model", "validation windows")
+        combination = fit_combination(comps, val.label, _node(score))
+        total = combination.total(comps)
+        check_scores(comps, total, "the trained model", "validation windows")
+        tau = fit_threshold(total, val.label, _node(threshold))
+        detector = replace(unfitted, score=combination, threshold=tau)
+        return detector, Scored(total, comps, inv, seconds)
+
+    def evaluate(
+        self, x: torch.Tensor | np.ndarray, context: np.ndarray | None = None, what: str = "windows"
+    ) -> Scored:
+        """Score windows with the frozen detector: total, components, inversion, its time."""
+        x = torch.as_tensor(x)
+        inv, seconds = self.timed_invert(x)
+        comps = self.components(x, inv, context)
+        total = self.score.total(comps)
+        check_scores(comps, total, "the trained model", what)
+        return Scored(total, comps, inv, seconds)
+
     def invert(self, x: torch.Tensor, inversion: dict | None = None) -> InversionResult:
         return invert(self.model, x, inversion or self.inversion)
+
+    def timed_invert(self, x: torch.Tensor) -> tuple[InversionResult, float]:
+        """The inversion and its wall time (GPU work finished before the clock stops)."""
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        inv = self.invert(x)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return inv, time.perf_counter() - t0
 
     def components(
         self, x: torch.Tensor, inv: InversionResult, context: np.ndarray | None = None
@@ -212,6 +284,20 @@ class Detector:
     def shape(self) -> tuple[int, int]:
         """(channels, length) the detector expects."""
         return int(self.model.channels), int(self.model.length)
+
+
+def _plain(node: Any) -> dict:
+    from omegaconf import DictConfig, OmegaConf
+
+    return (
+        OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    )
+
+
+def _node(node: Any):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.create(_plain(node))
 
 
 def _check_blob(blob: dict, path: Path) -> dict:

@@ -1,10 +1,12 @@
 """Types that pass between layers: what an inversion returns (scoring, the detector, bench and
-the run folder read it; only the inversion modules make it)."""
+the run folder read it; only the inversion modules make it), and what a detector's scoring of
+windows returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -24,3 +26,14 @@ class InversionResult:
 
     def select(self, idx: torch.Tensor) -> InversionResult:
         return InversionResult(*(getattr(self, f)[idx] for f in InversionResult.__annotations__))
+
+
+@dataclass
+class Scored:
+    """Windows scored by a detector: the total score (higher = more anomalous), each component,
+    the inversion behind them (z, x_hat, steps, converged) and its wall time in seconds."""
+
+    scores: np.ndarray
+    components: dict[str, np.ndarray]
+    inversion: InversionResult
+    seconds: float

@@ -49,9 +49,10 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from reproduce import cpu_model, git_commit  # noqa: E402
+from reproduce import git_commit  # noqa: E402
 
 from ganad_cli.data.base import Samples, Splits  # noqa: E402
+from ganad_cli.hardware import cpu_model  # noqa: E402
 
 METHODS = ("pyod_ae", "beatgan", "context", "context_equal", "autoencoder")
 LABELS = {

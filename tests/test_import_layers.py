@@ -165,3 +165,31 @@ def test_no_module_over_400_lines():
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def string_lists() -> dict[frozenset[str], list[str]]:
+    """Module-level tuples of two or more string literals (choice lists, key lists), by their
+    values: where each is defined."""
+    found: dict[frozenset[str], list[str]] = {}
+    for name, path in modules().items():
+        for node in ast.parse(path.read_text()).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if isinstance(node, ast.AnnAssign):
+                target = node.target
+            value = getattr(node, "value", None)
+            if not isinstance(target, ast.Name) or not isinstance(value, ast.Tuple):
+                continue
+            items = value.elts
+            if len(items) >= 2 and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in items
+            ):
+                values = frozenset(e.value for e in items)
+                found.setdefault(values, []).append(f"{name}.{target.id}")
+    return found
+
+
+def test_each_choice_list_is_defined_once():
+    lists = string_lists()
+    assert any("ganad_cli.config.choices.MODEL_NAMES" in where for where in lists.values())
+    twice = {", ".join(where) for where in lists.values() if len(where) > 1}
+    assert not twice, f"the same list defined twice (keep one, import it): {sorted(twice)}"

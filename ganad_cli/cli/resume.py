@@ -6,20 +6,8 @@ from pathlib import Path
 
 from ganad_cli.cli.args import split_args
 from ganad_cli.config.compose import compose_variants
+from ganad_cli.config.keys import DATA_LOCATION_KEYS, MODEL_IDENTITY_KEYS
 from ganad_cli.errors import GanadInputError
-
-DATA_LOCATION_KEYS = ("root", "download", "cache", "cache_dir", "num_workers")
-# model keys that fix the networks' shapes or the method: a resume may not change them
-MODEL_IDENTITY_KEYS = (
-    "name",
-    "backbone",
-    "latent_dim",
-    "base_channels",
-    "prior",
-    "loss",
-    "spectral_norm",
-    "d_hidden",
-)
 
 
 def check_resume_keeps_model_and_data(run: Path, original: list[str], extra: list[str]) -> None:

@@ -6,39 +6,8 @@ Torch-free: a bad value is reported before torch or Lightning is imported.
 
 from __future__ import annotations
 
-from ganad_cli.config.schema import SCHEMAS, register_configs
-from ganad_cli.config.schema.data import (
-    CSVConfig,
-    DataConfig,
-    DigitsConfig,
-    MitbihConfig,
-    NPYConfig,
-    SyntheticECGConfig,
-    UCRConfig,
-)
-from ganad_cli.config.schema.detection import (
-    BenchConfig,
-    InversionConfig,
-    ScoreConfig,
-    ThresholdConfig,
-)
-from ganad_cli.config.schema.model import (
-    ALADConfig,
-    AutoencoderConfig,
-    BeatGANConfig,
-    BetaVAEGANConfig,
-    BiGANConfig,
-    FAnoGANConfig,
-    GANConfig,
-    GANomalyConfig,
-    ModelConfig,
-    WGANConfig,
-    WGANGPConfig,
-)
-from ganad_cli.config.schema.run import (
-    LoggerConfig,
-    TrainerConfig,
-)
+from ganad_cli.config.schema import *  # noqa: F403 (every schema, SCHEMAS, register_configs)
+from ganad_cli.config.schema import __all__ as _SCHEMA_NAMES
 from ganad_cli.config.validate import (
     check_discriminator_available,
     check_encoder_available,
@@ -52,32 +21,7 @@ from ganad_cli.config.validate import (
 )
 
 __all__ = [
-    "SCHEMAS",
-    "register_configs",
-    "DataConfig",
-    "SyntheticECGConfig",
-    "MitbihConfig",
-    "UCRConfig",
-    "CSVConfig",
-    "NPYConfig",
-    "DigitsConfig",
-    "ModelConfig",
-    "GANConfig",
-    "WGANConfig",
-    "WGANGPConfig",
-    "FAnoGANConfig",
-    "BiGANConfig",
-    "ALADConfig",
-    "GANomalyConfig",
-    "BeatGANConfig",
-    "AutoencoderConfig",
-    "BetaVAEGANConfig",
-    "InversionConfig",
-    "BenchConfig",
-    "ScoreConfig",
-    "ThresholdConfig",
-    "TrainerConfig",
-    "LoggerConfig",
+    *_SCHEMA_NAMES,
     "check_discriminator_available",
     "check_encoder_available",
     "check_epoch_selection",

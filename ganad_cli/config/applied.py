@@ -18,11 +18,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganad_cli.config.keys import TOP_LEVEL_KEYS, TRAIN_GROUPS
 from ganad_cli.errors import GanadInputError
 
-# top-level keys of conf/train.yaml (ganad's own) and the config groups it composes
-TRAIN_KEYS = ("seed", "optimized_metric", "plots", "quiet", "resume", "threads")
-TRAIN_GROUPS = ("data", "inversion", "score", "model", "threshold", "trainer", "logger")
 # Trainer arguments ganad sets itself, and the config key that decides each
 MANAGED_TRAINER_ARGS = {
     "logger": "logger=<csv|tensorboard|wandb|none>",
@@ -60,12 +58,12 @@ def trainer_extras(trainer: DictConfig) -> dict[str, Any]:
 
 def check_applied_keys(cfg: DictConfig) -> None:
     """Refuse, naming the key, anything in a train config that ganad would not apply."""
-    allowed = set(TRAIN_KEYS) | set(TRAIN_GROUPS)
+    allowed = set(TOP_LEVEL_KEYS) | set(TRAIN_GROUPS)
     for key in cfg:
         if key != "hydra" and key not in allowed:
             raise GanadInputError(
                 f"config key '{key}' is not applied by ganad; expected only the top-level keys "
-                f"{', '.join(TRAIN_KEYS)} and the groups {', '.join(TRAIN_GROUPS)}"
+                f"{', '.join(TOP_LEVEL_KEYS)} and the groups {', '.join(TRAIN_GROUPS)}"
             )
     for group in TRAIN_GROUPS:
         if group == "trainer" or group not in cfg:

@@ -15,27 +15,28 @@ from ganad_cli.evaluation.fit import score_split
 from ganad_cli.inversion import InversionResult
 from ganad_cli.io import atomic_write_text
 from ganad_cli.metrics import detection_metrics
+from ganad_cli.types import Scored
 
 
-def scores_frame(s: Samples, res: dict, tau: float) -> pd.DataFrame:
+def scores_frame(s: Samples, res: Scored, tau: float) -> pd.DataFrame:
     frame = pd.DataFrame(
         {"index": np.arange(len(s)), "label": s.label, "class": s.cls, "group": s.group}
     )
-    for name, values in res["comps"].items():
+    for name, values in res.components.items():
         frame[name] = values
-    frame["score"] = res["scores"]
-    frame["prediction"] = (res["scores"] > tau).astype(int)
-    frame["steps"] = res["inv"].steps.cpu().numpy()
-    frame["converged"] = res["inv"].converged.cpu().numpy().astype(int)
+    frame["score"] = res.scores
+    frame["prediction"] = (res.scores > tau).astype(int)
+    frame["steps"] = res.inversion.steps.cpu().numpy()
+    frame["converged"] = res.inversion.converged.cpu().numpy().astype(int)
     return frame
 
 
-def inversion_runtime(res: dict) -> dict:
-    inv: InversionResult = res["inv"]
+def inversion_runtime(res: Scored) -> dict:
+    inv: InversionResult = res.inversion
     n = len(inv.steps)
     return {
         "n": n,
-        "ms_per_sample": 1000.0 * res["seconds"] / max(n, 1),
+        "ms_per_sample": 1000.0 * res.seconds / max(n, 1),
         "mean_steps": float(inv.steps.float().mean()),
         "fraction_converged": float(inv.converged.float().mean()),
     }
@@ -44,7 +45,7 @@ def inversion_runtime(res: dict) -> dict:
 def evaluate_into(
     detector: Detector,
     splits: Splits,
-    val_res: dict,
+    val_res: Scored,
     out_dir: Path,
     cfg: DictConfig,
     extra: dict | None = None,
@@ -54,7 +55,7 @@ def evaluate_into(
     beta = float(cfg.threshold.get("beta", 1.0))
     metrics: dict = {}
     for split, s, res in (("val", splits.val, val_res), ("test", splits.test, test_res)):
-        m = detection_metrics(s.label, res["scores"], detector.threshold, beta, s.cls)
+        m = detection_metrics(s.label, res.scores, detector.threshold, beta, s.cls)
         m["lambda"] = detector.score.weights
         m["combine"] = detector.score_cfg.get("combine", "weighted")
         m["components"] = detector.score.components

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay  # noqa: E402
 
 from ganad_cli.data.base import Samples  # noqa: E402
+from ganad_cli.types import Scored  # noqa: E402
 
 PLOTS = ("roc_pr.png", "score_hist.png", "reconstructions.png")
 
@@ -33,10 +34,10 @@ def _examples(s: Samples, per_class: int) -> list[tuple[str, np.ndarray]]:
     return [r for r in rows if len(r[1])]
 
 
-def write_plots(out: Path, s: Samples, res: dict, tau: float, per_class: int = 3) -> list[Path]:
+def write_plots(out: Path, s: Samples, res: Scored, tau: float, per_class: int = 3) -> list[Path]:
     """Write the per-run PNGs into `out`; returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    scores = np.asarray(res["scores"], dtype=float)
+    scores = np.asarray(res.scores, dtype=float)
     paths = [out / name for name in PLOTS]
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -61,7 +62,7 @@ def write_plots(out: Path, s: Samples, res: dict, tau: float, per_class: int = 3
     fig.savefig(paths[1], dpi=100)
     plt.close(fig)
 
-    x_hat = res["inv"].x_hat.detach().cpu().numpy()
+    x_hat = res.inversion.x_hat.detach().cpu().numpy()
     rows = _examples(s, per_class)
     fig, axes = plt.subplots(
         len(rows), per_class, figsize=(4 * per_class, 2.2 * len(rows)), squeeze=False

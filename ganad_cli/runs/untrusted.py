@@ -17,14 +17,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ganad_cli.config.keys import RUN_GROUPS, TOP_LEVEL_KEYS
 from ganad_cli.errors import GanadInputError
 
 # where a resume's Hydra files wait until training is under way (then they replace .hydra/)
 RESUME_SUBDIR = ".hydra-resume"
-# config groups whose choice a run folder may set (hparams_search sets a sweeper: not accepted)
-RUN_GROUPS = ("data", "model", "inversion", "score", "threshold", "trainer", "logger", "experiment")
-# top-level keys of conf/train.yaml
-TOP_LEVEL_KEYS = ("seed", "optimized_metric", "plots", "quiet", "resume", "threads")
 # Hydra/instantiate special keys: their presence means "build or call something"
 _SPECIAL = re.compile(
     r"(?<![A-Za-z0-9])_(target|args|partial|recursive|convert|call)_(?![A-Za-z0-9])"

@@ -35,6 +35,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.config import to_plain, validate_config
+from ganad_cli.config.keys import DATA_LOCATION_KEYS
 from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.io import atomic_write_json, atomic_write_text
@@ -43,7 +44,6 @@ log = logging.getLogger("ganad")
 
 # keys that tell runs of one configuration apart without changing what was trained or scored
 IGNORED_TOP = ("seed", "resume", "plots", "quiet", "threads", "logger")
-IGNORED_DATA = ("root", "download", "cache", "cache_dir", "num_workers")
 IGNORED_TRAINER = ("accelerator", "enable_progress_bar", "log_every_n_steps")
 OUTPUT_DIR = "${now:%Y-%m-%d_%H-%M-%S_%f}"
 
@@ -74,7 +74,7 @@ def member_paths(value: object) -> list[Path]:
 def identity(cfg: DictConfig) -> dict:
     """The config without the keys that may differ between members."""
     plain = {k: v for k, v in to_plain(cfg).items() if k not in IGNORED_TOP}
-    plain["data"] = {k: v for k, v in plain["data"].items() if k not in IGNORED_DATA}
+    plain["data"] = {k: v for k, v in plain["data"].items() if k not in DATA_LOCATION_KEYS}
     trainer = plain.get("trainer") or {}
     plain["trainer"] = {k: v for k, v in trainer.items() if k not in IGNORED_TRAINER}
     return plain
@@ -172,10 +172,10 @@ def run_ensemble(eval_cfg: DictConfig, out_dir: Path) -> dict:
     from ganad_cli.evaluation.fit import fit_detector, score_split
     from ganad_cli.evaluation.results import scores_frame
     from ganad_cli.hardware import hardware
-    from ganad_cli.inversion import InversionResult
     from ganad_cli.metrics import detection_metrics
     from ganad_cli.runs.folder import check_same_splits
     from ganad_cli.scoring.threshold import fit_threshold
+    from ganad_cli.types import InversionResult, Scored
 
     members = prepare_ensemble(eval_cfg)
     cfg = members[0].cfg
@@ -196,8 +196,8 @@ def run_ensemble(eval_cfg: DictConfig, out_dir: Path) -> dict:
         test_res = score_split(detector, splits.test)
         name = f"seed{int(m.cfg.seed)}"
         names.append(name)
-        val[name], test[name] = val_res["scores"], test_res["scores"]
-        invs.append(test_res["inv"])
+        val[name], test[name] = val_res.scores, test_res.scores
+        invs.append(test_res.inversion)
     fitted = combine(val, splits.val.label)
     val_scores, test_scores = fitted.total(val), fitted.total(test)
     tau = fit_threshold(val_scores, splits.val.label, cfg.threshold)
@@ -226,7 +226,7 @@ def run_ensemble(eval_cfg: DictConfig, out_dir: Path) -> dict:
         converged=torch.stack([i.converged.cpu() for i in invs]).all(0),
         similarity=torch.stack([i.similarity.cpu() for i in invs]).mean(0),
     )
-    res = {"inv": inv, "comps": test, "scores": test_scores}
+    res = Scored(test_scores, test, inv, 0.0)
     frame = scores_frame(splits.test, res, tau)
     atomic_write_text(out_dir / "scores.csv", frame.to_csv(index=False))
     if cfg.get("plots", True):

@@ -78,3 +78,33 @@ def register_configs() -> None:
     for group, schemas in SCHEMAS.items():
         for name, node in schemas.items():
             cs.store(group=f"schema/{group}", name=name, node=node)
+
+
+__all__ = [
+    "SCHEMAS",
+    "register_configs",
+    "CSVConfig",
+    "DataConfig",
+    "DigitsConfig",
+    "MitbihConfig",
+    "NPYConfig",
+    "SyntheticECGConfig",
+    "UCRConfig",
+    "BenchConfig",
+    "InversionConfig",
+    "ScoreConfig",
+    "ThresholdConfig",
+    "ALADConfig",
+    "AutoencoderConfig",
+    "BeatGANConfig",
+    "BetaVAEGANConfig",
+    "BiGANConfig",
+    "FAnoGANConfig",
+    "GANConfig",
+    "GANomalyConfig",
+    "ModelConfig",
+    "WGANConfig",
+    "WGANGPConfig",
+    "LoggerConfig",
+    "TrainerConfig",
+]
