@@ -94,3 +94,22 @@ def test_missing_pyod_says_how_to_install(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "pip install 'ganad[baselines]'" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_pyod_row_is_seeded_by_the_scripts_seed():
+    pytest.importorskip("pyod")
+    from ganad_cli.data.base import Samples, Splits
+
+    rng = np.random.default_rng(0)
+
+    def samples(n: int) -> Samples:
+        x = rng.normal(size=(n, 1, 32)).astype(np.float32)
+        return Samples(x=x, cls=np.full(n, "N"), group=np.zeros(n), label=np.zeros(n, dtype=int))
+
+    splits = Splits(train=samples(64), val=samples(16), test=samples(32), info={})
+    a, _, info = side_by_side.run_pyod(splits, epochs=1, seed=0)
+    b, _, _ = side_by_side.run_pyod(splits, epochs=1, seed=0)
+    c, _, _ = side_by_side.run_pyod(splits, epochs=1, seed=1)
+    assert info["random_state"] == 0
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
