@@ -45,9 +45,12 @@ COMPONENTS = (
     "latent_residual",
     "rr_density",  # rhythm, not the model: ganad_cli.scoring.rhythm
     "template",  # the beat against its record's neighbours, not the model: ganad_cli.scoring.rhythm
+    "latent_knn",  # the code's distance to the training codes: ganad_cli.scoring.latent_knn
 )
 # components computed from the beat's record (positions and neighbours), not from the networks
 CONTEXT_COMPONENTS = ("rr_density", "template")
+# components fitted on the training beats when the detector is fitted (not on validation)
+TRAINING_FITTED_COMPONENTS = ("rr_density", "latent_knn")
 RESIDUAL_NORMS = ("l1", "l2", "rbf")
 # equal: standardised components with equal weights, no label used (the label-free variant)
 COMBINES = ("weighted", "svm", "single", "equal")

@@ -329,6 +329,10 @@ class ScoreConfig:
     svm_c: float = 1.0
     svm_nu: float = 0.1
     svm_gamma: Any = "scale"
+    # latent_knn: mean distance to the knn_k nearest training codes; at most knn_max_train codes
+    # (a seeded subsample beyond), each needing one inversion of a training beat
+    knn_k: int = 1
+    knn_max_train: int = 100_000
 
 
 @dataclass
@@ -729,6 +733,8 @@ def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
     )
     _check(sc.svm_c > 0, "score.svm_c", "> 0", sc.svm_c)
     _check(0.0 < sc.svm_nu <= 1.0, "score.svm_nu", "in (0, 1]", sc.svm_nu)
+    _check(sc.knn_k >= 1, "score.knn_k", ">= 1", sc.knn_k)
+    _check(sc.knn_max_train >= sc.knn_k, "score.knn_max_train", ">= score.knn_k", sc.knn_max_train)
     g = sc.svm_gamma
     _check(
         g in ("scale", "auto")

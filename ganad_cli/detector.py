@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ganad_cli import __version__
-from ganad_cli.choices import CONTEXT_COMPONENTS
+from ganad_cli.choices import CONTEXT_COMPONENTS, TRAINING_FITTED_COMPONENTS
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert
 from ganad_cli.io import atomic_torch_save
@@ -22,6 +22,7 @@ from ganad_cli.models.base import GanadModule
 from ganad_cli.models.registry import build_model
 from ganad_cli.scoring.combine import FittedScore
 from ganad_cli.scoring.components import compute_components
+from ganad_cli.scoring.latent_knn import LatentNeighbours
 from ganad_cli.scoring.rhythm import RhythmDensity
 
 FORMAT = "ganad-detector"
@@ -82,6 +83,7 @@ class Detector:
     threshold: float
     data: dict  # the data config the model was trained with (preprocessing, shape)
     rhythm: RhythmDensity | None = None  # score.components has rr_density: fitted on training
+    neighbours: LatentNeighbours | None = None  # score.components has latent_knn: training codes
     source: str = "detector"  # where it was loaded from, named in errors
 
     def invert(self, x: torch.Tensor, inversion: dict | None = None) -> InversionResult:
@@ -93,8 +95,17 @@ class Detector:
         """Raw components per sample; `context` (ganad_cli.data.rhythm's features per beat) feeds
         rr_density and template."""
         names = list(self.score_cfg["components"])
-        model_names = [n for n in names if n not in CONTEXT_COMPONENTS]
+        apart = (*CONTEXT_COMPONENTS, *TRAINING_FITTED_COMPONENTS)
+        model_names = [n for n in names if n not in apart]
         comps = compute_components(self.model, x, inv, model_names, self.score_cfg)
+        if "latent_knn" in names:
+            if self.neighbours is None:
+                raise GanadInputError(
+                    f"{self.source}: score component 'latent_knn' needs the training codes, and "
+                    "this detector was fitted without them; expected a detector trained (or "
+                    "re-scored with ganad evaluate) with that component"
+                )
+            comps["latent_knn"] = self.neighbours.score(inv.z)
         if "template" in names:
             from ganad_cli.scoring.rhythm import template_score
 
@@ -146,6 +157,7 @@ class Detector:
             "threshold": float(self.threshold),
             "data": self.data,
             "rhythm": None if self.rhythm is None else self.rhythm.to_dict(),
+            "neighbours": None if self.neighbours is None else self.neighbours.to_dict(),
         }
 
     @property
@@ -194,6 +206,7 @@ class Detector:
                 float(blob["threshold"]),
                 blob["data"],
                 RhythmDensity.from_dict(blob["rhythm"]) if blob.get("rhythm") else None,
+                LatentNeighbours.from_dict(blob["neighbours"]) if blob.get("neighbours") else None,
                 source=f"detector file {path}",
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:

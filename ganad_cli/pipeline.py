@@ -274,6 +274,25 @@ def timed_inversion(detector: Detector, x: torch.Tensor) -> tuple[InversionResul
     return inv, time.perf_counter() - t0
 
 
+def fit_latent_neighbours(detector: Detector, train: Samples | None, cfg: DictConfig):
+    """The training beats' codes (the detector's own inversion) for the latent_knn component."""
+    from ganad_cli.scoring.latent_knn import LatentNeighbours
+
+    if train is None or len(train) == 0:
+        raise GanadInputError(
+            "config key 'score.components': latent_knn is fitted on the training beats' codes, "
+            "and none were given"
+        )
+    sc = cfg.score
+    n = len(train)
+    keep = np.arange(n)
+    if n > int(sc.knn_max_train):  # subsample before inverting: the inversion is the cost
+        rng = np.random.default_rng(int(cfg.seed))
+        keep = np.sort(rng.choice(n, int(sc.knn_max_train), replace=False))
+    codes = detector.invert(torch.from_numpy(train.x[keep])).z
+    return LatentNeighbours.fit(codes, int(sc.knn_k), int(sc.knn_max_train), int(cfg.seed))
+
+
 def fit_detector(
     model: GanadModule, val: Samples, cfg: DictConfig, train: Samples | None = None
 ) -> tuple[Detector, dict]:
@@ -303,6 +322,8 @@ def fit_detector(
                 "features, and none were given"
             )
         detector.rhythm = RhythmDensity.fit(train.context, seed=int(cfg.seed))
+    if "latent_knn" in cfg.score.components:
+        detector.neighbours = fit_latent_neighbours(detector, train, cfg)
     x_val = torch.from_numpy(val.x)
     # a data-driven eps (inversion.eps_quantile) is calibrated on validation normals only
     detector.inversion = calibrate_eps(model, x_val, val.label, detector.inversion)

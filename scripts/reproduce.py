@@ -140,18 +140,17 @@ PRESETS: dict[str, Preset] = {
         },
     ),
     "ganad_mitbih": Preset(
-        title="ganad's context detector on MIT-BIH, BeatGAN protocol (N vs S/V/F/Q, 5 folds)",
+        title="ganad's neighbours detector on MIT-BIH, BeatGAN protocol (N vs S/V/F/Q, 5 folds)",
         protocol=(
-            "The beatgan_mitbih_small protocol (same beats, folds, network and training, 20 "
-            "epochs), "
-            "scored with score=context: the reconstruction residual, rr_density (negative "
-            "log-likelihood of the beat's RR features under a Gaussian mixture fitted on the "
-            "training beats) and template (log mean squared difference between the beat and "
-            "the median of the 20 beats either side of it in its record). Two rows: λ fitted on "
+            "The beatgan_mitbih_small protocol (same beats, folds, network and training, 8 "
+            "epochs, the epoch chosen by validation AUROC), scored with score=neighbours: "
+            "latent_knn (log distance of the beat's encoder code to the nearest code of the "
+            "training beats) and rr_density (negative log-likelihood of the beat's RR features "
+            "under a Gaussian mixture fitted on the training beats). Two rows: λ fitted on "
             "validation labels (score.combine=weighted, the training run) and equal weights on "
             "components standardised on validation normals (score.combine=equal, label-free; "
             "`ganad evaluate` of the same run); τ maximises validation F1 in both. Uses beat "
-            "timing and neighbouring beats, which the BeatGAN authors' model does not see."
+            "timing, which the BeatGAN authors' model does not see."
         ),
         source=(
             "BeatGAN (Zhou et al., IJCAI 2019, authors' code re-run): AUROC 0.9458, AP 0.9108; "
