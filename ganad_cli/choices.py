@@ -50,7 +50,11 @@ COMPONENTS = (
 CONTEXT_COMPONENTS = ("rr_density", "template")
 RESIDUAL_NORMS = ("l1", "l2", "rbf")
 # equal: standardised components with equal weights, no label used (the label-free variant)
-COMBINES = ("weighted", "svm", "single", "equal")
+# fixed: raw components (or standardised, with score.standardize) weighted by score.weights, as
+# a paper's own score is (f-AnoGAN: residual + kappa * feature MSE); nothing is fitted on labels
+COMBINES = ("weighted", "svm", "single", "equal", "fixed")
+# score.feature_norm: mean |f(x) - f(x_hat)| (l1) or mean (f(x) - f(x_hat))^2 (l2, f-AnoGAN)
+FEATURE_NORMS = ("l1", "l2")
 CENTERINGS = ("none", "mean", "abs")
 
 EPOCH_SELECTION = ("last", "best_val_auroc")
