@@ -64,3 +64,8 @@ EPOCH_SELECTION = ("last", "best_val_auroc")
 OUTPUT_ACTIVATIONS = ("none", "tanh", "sigmoid")
 WEIGHT_INITS = ("default", "beatgan", "dcgan")
 UPDATE_ORDERS = ("g_first", "d_first")
+
+# backbones whose discriminator trunk has BatchNorm: a gradient penalty (model.loss=wgan_gp) is
+# defined per sample, and BatchNorm couples the samples of a batch, so the two do not go
+# together (Gulrajani et al. 2017, section 4: "no critic batch normalization")
+BATCHNORM_CRITIC_BACKBONES = ("dcgan1d",)

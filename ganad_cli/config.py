@@ -14,6 +14,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from ganad_cli.choices import (
+    BATCHNORM_CRITIC_BACKBONES,
     CENTERINGS,
     COMBINES,
     COMPONENTS,
@@ -521,6 +522,12 @@ def _check_model(m: DictConfig) -> None:
         _check(m.d_reset_below >= 0, "model.d_reset_below", ">= 0", m.d_reset_below)
     if "loss" in m:
         _check(m.loss in GAN_LOSSES, "model.loss", f"one of {GAN_LOSSES}", m.loss)
+        if m.loss == "wgan_gp" and m.backbone in BATCHNORM_CRITIC_BACKBONES:
+            raise GanadInputError(
+                f"config key 'model.backbone' = {m.backbone} has a BatchNorm critic, which breaks "
+                "the per-sample gradient penalty of model.loss=wgan_gp; expected a backbone "
+                "without it (conv1d, mlp, lstm, conv2d) or model.loss=wasserstein/bce"
+            )
     if "clip_value" in m:
         _check(m.clip_value > 0, "model.clip_value", "> 0", m.clip_value)
     if "gan_fraction" in m:
