@@ -419,7 +419,7 @@ def register_configs() -> None:
 
 # ------------------------------------------------------------------------------- value checks
 
-SIMILARITIES = ("l1", "l2", "rbf", "cosine", "schlegl")
+SIMILARITIES = ("l1", "l2", "rbf", "cosine", "schlegl", "ecgan_rbf")
 THRESHOLDS = ("val_fbeta", "val_mcc", "normal_quantile", "fixed")
 OBJECTIVES = ("auroc", "auprc", "f1", "mcc")
 
