@@ -118,7 +118,9 @@ def compute_components(
       conv/linear/recurrent layer, see `feature_layers`). With feature_layer -1, ALAD uses its
       D_xx features of (x, x) and (x, x_hat), the paper's score (`model.feature_pair`); BiGAN
       compares f(x, E(x)) with f(x_hat, E(x)) (Zenati et al. 2018, the feature-matching loss).
-    - latent_norm: | ||z|| - mode of the chi distribution with d_z degrees of freedom |.
+    - latent_norm: | ||z|| - c |, c the mode of the chi distribution with d_z degrees of freedom
+      (AnoGAN's z), or score_cfg["latent_norm_center"] when fitted (encoder codes: the median
+      norm of the validation normals' codes, `scoring.latent_center`).
     - latent_residual: ||E(x) - E2(x_hat)||_2^2 (GANomaly's score; model.encode_reconstruction).
     """
     check_compatible(model, {**dict(score_cfg), "components": names})
@@ -156,7 +158,9 @@ def compute_components(
                 diff = (f_x - f_model).flatten(1)
                 v = diff.pow(2).mean(1) if feature_norm == "l2" else diff.abs().mean(1)
             elif name == "latent_norm":
-                v = (zb.norm(dim=1) - model.latent_mode_norm()).abs()
+                center = score_cfg.get("latent_norm_center")  # fitted for encoder codes
+                ref = model.latent_mode_norm() if center is None else float(center)
+                v = (zb.flatten(1).norm(dim=1) - ref).abs()
             else:  # latent_residual
                 diff = (model.encode(xb) - model.encode_reconstruction(xh)).flatten(1)
                 v = diff.pow(2).sum(1)
