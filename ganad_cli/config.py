@@ -14,12 +14,14 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from ganad_cli.choices import (
+    BATCHNORM_CRITIC_BACKBONES,
     CENTERINGS,
     COMBINES,
     COMPONENTS,
     DISCRIMINATOR_COMPONENTS,
     ENCODER_MODELS,
     EPOCH_SELECTION,
+    FEATURE_NORMS,
     INVERSION_OPTIMIZERS,
     LR_SCHEDULES,
     MODEL_NAMES,
@@ -249,9 +251,11 @@ class AutoencoderConfig(ModelConfig):
 @dataclass
 class BetaVAEGANConfig(ModelConfig):
     name: str = "beta_vaegan"
-    beta: float = 1.0
-    kl_warmup: float = 0.3
-    w_adv: float = 0.01
+    beta: float = 0.01
+    kl_warmup: float = 0.0
+    w_adv: float = 1.0
+    # ecgan: D steps before G on each batch
+    update_order: str = "d_first"
 
 
 # ------------------------------------------------------------------------------------ inversion
@@ -266,6 +270,8 @@ class InversionConfig:
     batch_size: int = 256
     similarity: str = "l1"
     rbf_bandwidth: float = 1.0
+    # similarity=schlegl: (1 - lambda) * residual + lambda * feature loss (Schlegl et al. 2017)
+    schlegl_lambda: float = 0.1
     restarts: int = 1
     init: str = "prior"
     restriction: str = "none"
@@ -323,6 +329,10 @@ class ScoreConfig:
     # feature_matching layer: -1 = the features the discriminator returns, k >= 0 = output of
     # its k-th conv/linear/recurrent layer (scoring.components.feature_layers)
     feature_layer: int = -1
+    # feature_matching distance: l1 = mean |f(x) - f(x_hat)|, l2 = mean squared (f-AnoGAN)
+    feature_norm: str = "l1"
+    # combine=fixed: one weight per component (f-AnoGAN: [1, kappa]); unused otherwise
+    weights: list[float] | None = None
     # discriminator centring on validation normals (f-AnoGAN): none, mean (shift), abs (|d - mean|)
     discriminator_center: str = "none"
     # combine=svm: SVC(C, gamma) with validation labels, OneClassSVM(nu, gamma) without
@@ -415,7 +425,7 @@ def register_configs() -> None:
 
 # ------------------------------------------------------------------------------- value checks
 
-SIMILARITIES = ("l1", "l2", "rbf", "cosine")
+SIMILARITIES = ("l1", "l2", "rbf", "cosine", "schlegl", "ecgan_rbf")
 THRESHOLDS = ("val_fbeta", "val_mcc", "normal_quantile", "fixed")
 OBJECTIVES = ("auroc", "auprc", "f1", "mcc")
 
@@ -518,6 +528,12 @@ def _check_model(m: DictConfig) -> None:
         _check(m.d_reset_below >= 0, "model.d_reset_below", ">= 0", m.d_reset_below)
     if "loss" in m:
         _check(m.loss in GAN_LOSSES, "model.loss", f"one of {GAN_LOSSES}", m.loss)
+        if m.loss == "wgan_gp" and m.backbone in BATCHNORM_CRITIC_BACKBONES:
+            raise GanadInputError(
+                f"config key 'model.backbone' = {m.backbone} has a BatchNorm critic, which breaks "
+                "the per-sample gradient penalty of model.loss=wgan_gp; expected a backbone "
+                "without it (conv1d, mlp, lstm, conv2d) or model.loss=wasserstein/bce"
+            )
     if "clip_value" in m:
         _check(m.clip_value > 0, "model.clip_value", "> 0", m.clip_value)
     if "gan_fraction" in m:
@@ -595,6 +611,11 @@ def validate_config(cfg: DictConfig) -> None:
     validate_inversion(inv)
     check_encoder_available(inv, m.name)
     check_discriminator_available(sc, m.name)
+    if inv.similarity == "schlegl" and m.name in MODELS_WITHOUT_DISCRIMINATOR:
+        raise GanadInputError(
+            f"config key 'inversion.similarity': schlegl compares discriminator features, and "
+            f"model {m.name!r} has none; expected l1, l2, rbf or cosine"
+        )
     check_epoch_selection(cfg)
     validate_scoring(sc, th)
     _check(
@@ -684,6 +705,8 @@ def validate_inversion(inv: DictConfig) -> None:
     _check(inv.truncation > 0, "inversion.truncation", "> 0", inv.truncation)
     _check(inv.chi_weight >= 0, "inversion.chi_weight", ">= 0", inv.chi_weight)
     _check(inv.rbf_bandwidth > 0, "inversion.rbf_bandwidth", "> 0", inv.rbf_bandwidth)
+    lam = inv.schlegl_lambda
+    _check(0.0 <= lam <= 1.0, "inversion.schlegl_lambda", "in [0, 1]", lam)
     check_finite(inv, "inversion")
     check_seed(inv.seed, "inversion.seed")
     q = inv.eps_quantile
@@ -725,6 +748,20 @@ def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
     )
     _check(sc.rbf_bandwidth > 0, "score.rbf_bandwidth", "> 0", sc.rbf_bandwidth)
     _check(sc.feature_layer >= -1, "score.feature_layer", ">= -1", sc.feature_layer)
+    _check(
+        sc.get("feature_norm", "l1") in FEATURE_NORMS,
+        "score.feature_norm",
+        f"one of {FEATURE_NORMS}",
+        sc.get("feature_norm"),
+    )
+    w = sc.get("weights")
+    if sc.combine == "fixed":
+        _check(
+            w is not None and len(w) == len(comps) and all(float(v) >= 0 for v in w),
+            "score.weights",
+            f"{len(comps)} weights >= 0 (one per score.components) for combine=fixed",
+            w,
+        )
     _check(
         sc.discriminator_center in CENTERINGS,
         "score.discriminator_center",

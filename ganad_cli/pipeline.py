@@ -328,6 +328,12 @@ def fit_detector(
     # a data-driven eps (inversion.eps_quantile) is calibrated on validation normals only
     detector.inversion = calibrate_eps(model, x_val, val.label, detector.inversion)
     inv, seconds = timed_inversion(detector, x_val)
+    if "latent_norm" in cfg.score.components:
+        from ganad_cli.scoring.latent_center import fit_latent_center
+
+        center = fit_latent_center(inv.z, val.label, detector.inversion)
+        if center is not None:  # encoder codes: centred on the validation normals' norms
+            detector.score_cfg = {**detector.score_cfg, "latent_norm_center": center}
     comps = detector.components(x_val, inv, val.context)
     check_scores(comps, np.zeros(len(x_val)), "the trained model", "validation windows")
     detector.score = fit_combination(comps, val.label, cfg.score)

@@ -341,7 +341,8 @@ def train_overrides(
 
 
 def bench_overrides(run: Path, smoke: bool) -> list[str]:
-    out = [f"run={run}", "bench=table1", "+bench.inversion.similarity=rbf"]
+    # the run's inversion node carries experiment=table1's similarity (ecgan_rbf, ecgan's criterion)
+    out = [f"run={run}", "bench=table1"]
     if smoke:
         n_max = sorted({m // SMOKE_NMAX_DIV for _, _, m, _, _ in TABLE1_PUBLISHED if m})
         out += [

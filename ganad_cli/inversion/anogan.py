@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from ganad_cli.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
+from ganad_cli.inversion.criteria import SCHLEGL_LAMBDA, dissimilarity, target_features
 from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import bar
 
@@ -203,6 +204,7 @@ def _search_chunk(
     momentum: float = 0.0,
     lr_gamma: float = 0.98,
     truncation: float = TRUNCATION,
+    schlegl_lambda: float = SCHLEGL_LAMBDA,
 ) -> InversionResult:
     n = len(x)
     device = x.device
@@ -220,11 +222,12 @@ def _search_chunk(
     opt = _make_optimizer(optimizer, z, lr, momentum)
     sched = _make_schedule(lr_schedule, opt, n_max, lr_gamma)
     mode = model.latent_mode_norm()
+    f_x = target_features(model, x, similarity)  # f(x) once, for the feature-based losses
     for t in range(n_max + 1):
         last = t == n_max
         with torch.set_grad_enabled(not last):
             x_hat = model.decode(z)
-            dist = distance(xa, x_hat, similarity, bandwidth)
+            dist = dissimilarity(model, xa, x_hat, similarity, bandwidth, f_x, schlegl_lambda)
         d = dist.detach()
         done = d < eps
         if last:
@@ -248,6 +251,7 @@ def _search_chunk(
         if done.any():  # converged rows leave: cut z, its gradient and the optimiser state
             z = _shrink(opt, z, keep)
             xa, rows = xa[keep], rows[keep]
+            f_x = f_x[keep] if f_x is not None else None
         opt.step()
         if restriction == "clamp":
             with torch.no_grad():
@@ -284,6 +288,7 @@ def anogan_invert(
     momentum: float = 0.0,
     lr_gamma: float = 0.98,
     truncation: float = TRUNCATION,
+    schlegl_lambda: float = SCHLEGL_LAMBDA,
 ) -> InversionResult:
     """Invert every row of x. Initial z is drawn once for all rows (so results do not depend on
     batch_size); with `restarts` K > 1 each row is searched from K starts and the best kept
@@ -318,6 +323,7 @@ def anogan_invert(
         momentum=momentum,
         lr_gamma=lr_gamma,
         truncation=truncation,
+        schlegl_lambda=schlegl_lambda,
     )
     k = restarts
     parts = []

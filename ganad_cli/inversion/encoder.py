@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import InversionResult, distance, folded_networks, frozen
+from ganad_cli.inversion.anogan import InversionResult, folded_networks, frozen
+from ganad_cli.inversion.criteria import SCHLEGL_LAMBDA, dissimilarity
 from ganad_cli.models.base import GanadModule
 
 
@@ -28,6 +29,7 @@ def encoder_invert(
     similarity: str = "l1",
     bandwidth: float = 1.0,
     eps: float = 0.05,
+    schlegl_lambda: float = SCHLEGL_LAMBDA,
 ) -> InversionResult:
     require_encoder(model)
     device = next(model.parameters()).device
@@ -37,7 +39,7 @@ def encoder_invert(
             xb = x[i : i + batch_size].to(device)
             z = model.encode(xb)
             x_hat = model.decode(z)
-            d = distance(xb, x_hat, similarity, bandwidth)
+            d = dissimilarity(model, xb, x_hat, similarity, bandwidth, lam=schlegl_lambda)
             zeros = torch.zeros(len(xb), dtype=torch.long, device=device)
             parts.append(InversionResult(z, x_hat, zeros, d < eps, d))
     return InversionResult.cat(parts)

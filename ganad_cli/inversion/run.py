@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.anogan import TRUNCATION, InversionResult, anogan_invert
+from ganad_cli.inversion.criteria import SCHLEGL_LAMBDA
 from ganad_cli.inversion.encoder import encoder_invert, require_encoder
 from ganad_cli.models.base import GanadModule
 
@@ -56,7 +57,10 @@ def invert(
         )
     _move(model, g("device"))
     common = dict(
-        similarity=g("similarity", "l1"), bandwidth=g("rbf_bandwidth", 1.0), eps=g("eps", 0.05)
+        similarity=g("similarity", "l1"),
+        bandwidth=g("rbf_bandwidth", 1.0),
+        eps=g("eps", 0.05),
+        schlegl_lambda=g("schlegl_lambda", SCHLEGL_LAMBDA),
     )
     name = cfg["name"]
     if name == "encoder":
