@@ -4,7 +4,7 @@
     python scripts/side_by_side.py [--epochs 10] [--pyod-epochs N] [--threads N] [--seed 0]
                                    [--preset beatgan_mitbih|beatgan_mitbih_small]
                                    [--data-root DIR] [--out-dir DIR] [--results FILE]
-                                   [--methods pyod_ae,beatgan,context,context_equal,autoencoder]
+                                   [--methods pyod_ae,beatgan,context,context_equal,neighbours,...]
                                    [--smoke]
 
 Needs PyOD: `pip install 'ganad[baselines]'` (or `pip install 'pyod>=2'`).
@@ -27,6 +27,8 @@ Methods (test labels are only read to compute the metrics):
   beats, which the BeatGAN authors' model does not see.
 - context_equal: the same, label-free (score.combine=equal, threshold=normal_quantile); the
   training is shared, and the preset's epoch selection did use validation labels.
+- neighbours, neighbours_equal: the same two with score=neighbours (latent_knn: the code's
+  distance to the training beats' codes, + rr_density), experiment=ganad_mitbih's score.
 - autoencoder: model=autoencoder in the same preset (BeatGAN without its adversarial part).
 
 Writes scripts/results/side_by_side.md (with --smoke: <out-dir>/side_by_side.md) with AUROC, AP,
@@ -54,12 +56,29 @@ from reproduce import cpu_model, git_commit  # noqa: E402
 
 from ganad_cli.data.base import Samples, Splits  # noqa: E402
 
-METHODS = ("pyod_ae", "beatgan", "context", "context_equal", "autoencoder")
+METHODS = (
+    "pyod_ae",
+    "beatgan",
+    "context",
+    "context_equal",
+    "neighbours",
+    "neighbours_equal",
+    "autoencoder",
+)
+# re-scorings of the trained BeatGAN: method -> its score group
+RESCORED = {
+    "context": "context",
+    "context_equal": "context",
+    "neighbours": "neighbours",
+    "neighbours_equal": "neighbours",
+}
 LABELS = {
     "pyod_ae": "PyOD AutoEncoder (defaults)",
     "beatgan": "ganad BeatGAN (score=residual)",
     "context": "ganad context (score=context, λ on validation)",
     "context_equal": "ganad context, label-free (equal weights, τ normal quantile)",
+    "neighbours": "ganad neighbours (score=neighbours, λ on validation)",
+    "neighbours_equal": "ganad neighbours, label-free (equal weights, τ normal quantile)",
     "autoencoder": "ganad autoencoder (model=autoencoder, score=residual)",
 }
 CLASSES = ("S", "V", "F", "Q")
@@ -346,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not (args.out_dir / "beatgan" / "detector.pt").is_file():
                 scores, seconds = train_ganad(args, splits, args.out_dir / "beatgan", [])
-            extra = ["score=context"]
-            if method == "context_equal":
+            extra = [f"score={RESCORED[method]}"]
+            if method.endswith("_equal"):
                 extra += ["score.combine=equal", "threshold=normal_quantile"]
             scores, seconds = rescore(
                 args, splits, args.out_dir / "beatgan", args.out_dir / method, extra

@@ -72,7 +72,7 @@ def test_smoke_run_writes_the_table_from_one_subset(mitdb_root: Path, tmp_path: 
     every = np.concatenate(list(parts.values()))
     assert len(np.unique(every)) == len(every)
     # every ganad method scored exactly the subset's test beats; its own metrics agree
-    for method in ("beatgan", "context", "context_equal", "autoencoder"):
+    for method in side_by_side.METHODS[1:]:
         scores = pd.read_csv(out / method / "scores.csv")
         assert len(scores) == len(parts["test"])
         assert scores["class"].value_counts().get("N") == side_by_side.SMOKE["test_normal"]
@@ -84,6 +84,9 @@ def test_smoke_run_writes_the_table_from_one_subset(mitdb_root: Path, tmp_path: 
     assert context["test/components"] == ["residual", "rr_density", "template"]
     equal = json.loads((out / "context_equal" / "metrics.json").read_text())
     assert equal["test/lambda"] == pytest.approx([1 / 3] * 3)
+    knn = json.loads((out / "neighbours_equal" / "metrics.json").read_text())
+    assert knn["test/components"] == ["latent_knn", "rr_density"]
+    assert knn["test/lambda"] == pytest.approx([1 / 2] * 2)
     ae = json.loads((out / "autoencoder" / "metrics.json").read_text())
     assert ae["test/components"] == ["residual"]
 
