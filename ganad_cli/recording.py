@@ -4,7 +4,9 @@ A `Recording` is a signal source (read in pieces, so a 24-hour Holter never sits
 whole) plus the reference beat annotations when the input has them. Inputs:
 - WFDB, any record name (`patientA.hea` with its signal file; `<name>.<annotator>` beside it, if
   present, gives reference beats);
-- EDF (wfdb's EDF reader, the whole file at once);
+- EDF / EDF+ / BDF (pyedflib, the `edf` extra: each read opens the file and reads only the
+  requested samples); EDF+ annotations whose text is a beat symbol (N, V, A, ...) are the
+  reference beats, as a `.atr` is for WFDB (their onsets, in seconds, taken as R-peak times);
 - a raw signal as CSV (one column per lead, header = lead names) or NPY ((n,) or (n, leads)),
   with its sampling rate stated (`fs=`).
 
@@ -45,6 +47,13 @@ class Recording:
     ann_symbols: np.ndarray | None = None
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    # where the reference beats come from (summary.json "annotations"), or why there are none
+    ann_info: dict | None = None
+    # EDF signals at different rates: each signal's rate and length; `choose_channels` sets
+    # fs, n_samples and (from ann_seconds: onsets in s, symbols) ann_samples for the chosen ones
+    channel_fs: list[float] | None = None
+    channel_len: list[int] | None = None
+    ann_seconds: tuple[np.ndarray, np.ndarray] | None = None
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -100,9 +109,12 @@ def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
 
     n = int(header.sig_len)
     samples, symbols = _wfdb_annotations(base, annotator, n)
-    return Recording(
+    rec = Recording(
         base.name, float(header.fs), n, list(header.sig_name), read, samples, symbols, "wfdb"
     )
+    if samples is not None:
+        rec.ann_info = {"from": f"{base.name}.{annotator}", "beats": int(len(samples))}
+    return rec
 
 
 def _in_memory(name: str, signal: np.ndarray, fs: float, names: list[str], kind: str) -> Recording:
@@ -112,16 +124,80 @@ def _in_memory(name: str, signal: np.ndarray, fs: float, names: list[str], kind:
     return Recording(name, float(fs), int(signal.shape[0]), names, read, source=kind)
 
 
-def read_edf(path: Path) -> Recording:
-    from wfdb.io.convert.edf import read_edf as wfdb_read_edf
-
+def _pyedflib(path: Path):
     try:
-        rec = wfdb_read_edf(str(path))
-    except Exception as exc:
+        import pyedflib
+    except ImportError as exc:
+        raise GanadInputError(
+            f"input {path}: reading EDF needs pyedflib; install it with pip install 'ganad[edf]'"
+        ) from exc
+    return pyedflib
+
+
+def read_edf(path: Path) -> Recording:
+    """An EDF / EDF+ / BDF file by pyedflib; signals read on demand, only the samples asked
+    for (the header and the EDF+ annotations are read once, here)."""
+    pyedflib = _pyedflib(path)
+    try:
+        with pyedflib.EdfReader(str(path)) as f:
+            names = [str(v).strip() for v in f.getSignalLabels()]
+            rates = [float(v) for v in f.getSampleFrequencies()]
+            lengths = [int(v) for v in f.getNSamples()]
+            onsets, _, texts = f.readAnnotations()
+            plus = f.filetype in (pyedflib.FILETYPE_EDFPLUS, pyedflib.FILETYPE_BDFPLUS)
+    except Exception as exc:  # pyedflib raises OSError, or others on a damaged header
         raise GanadInputError(f"{path} is not a readable EDF file: {exc}") from exc
-    if rec.p_signal is None or not rec.fs:
+    if not names or not max(lengths, default=0) or not all(r > 0 for r in rates):
         raise GanadInputError(f"{path}: the EDF file holds no signal")
-    return _in_memory(path.stem, rec.p_signal, rec.fs, list(rec.sig_name), "edf")
+
+    def read(start: int, stop: int, channels: list[int]) -> np.ndarray:
+        try:
+            with pyedflib.EdfReader(
+                str(path), annotations_mode=pyedflib.DO_NOT_READ_ANNOTATIONS
+            ) as f:
+                cols = [f.readSignal(c, start, stop - start) for c in channels]
+        except Exception as exc:
+            raise GanadInputError(f"{path}: signal cannot be read: {exc}") from exc
+        if any(len(c) != stop - start for c in cols):
+            raise GanadInputError(f"{path}: samples [{start}, {stop}) cannot be read")
+        return np.column_stack(cols).astype(np.float64, copy=False)
+
+    rec = Recording(path.stem, rates[0], lengths[0], names, read, source="edf")
+    if len(set(rates)) > 1 or len(set(lengths)) > 1:
+        rec.channel_fs, rec.channel_len = rates, lengths
+    texts = np.array([str(t).strip() for t in texts], dtype=object)
+    beat = aami_symbols(list(texts)) if len(texts) else np.zeros(0, dtype=bool)
+    kind = "EDF+ annotations" if plus else "EDF annotations"
+    if beat.any():
+        order = np.argsort(np.asarray(onsets)[beat], kind="stable")
+        seconds = np.asarray(onsets, dtype=np.float64)[beat][order]
+        rec.ann_seconds = (seconds, texts[beat][order].astype("<U1"))
+        _annotations_at_rate(rec)
+        rec.ann_info = {"from": kind, "beats": int(len(rec.ann_samples))}
+        if (~beat).any():
+            rec.ann_info["other_annotations"] = int((~beat).sum())
+    elif len(texts):
+        examples = list(dict.fromkeys(texts.tolist()))[:5]
+        rec.ann_info = {
+            "from": kind,
+            "beats": 0,
+            "annotations": int(len(texts)),
+            "examples": examples,
+            "note": f"the file's {len(texts)} {kind} are not beat labels (e.g. {examples}); "
+            "beats come from QRS detection",
+        }
+        rec.notes.append(rec.ann_info["note"])
+    return rec
+
+
+def _annotations_at_rate(rec: Recording) -> None:
+    """EDF annotation onsets (s) as sample indices at rec.fs, within the recording."""
+    if rec.ann_seconds is None:
+        return
+    seconds, symbols = rec.ann_seconds
+    samples = np.round(seconds * rec.fs).astype(np.int64)
+    keep = (samples >= 0) & (samples < rec.n_samples)
+    rec.ann_samples, rec.ann_symbols = samples[keep], symbols[keep]
 
 
 def read_signal_file(path: Path, fs: float | None, leads: list[str] | None) -> Recording:
@@ -224,13 +300,25 @@ def choose_channels(rec: Recording, lead: str, two_leads: bool) -> list[int]:
         )
     first = names.index(lead)
     if not two_leads:
-        return [first]
+        return _at_channel_rate(rec, [first])
     rest = [i for i in range(len(names)) if i != first]
+    if rec.channel_fs is not None:  # the second lead at the first one's rate
+        rest = [i for i in rest if rec.channel_fs[i] == rec.channel_fs[first]]
     if not rest:
         raise GanadInputError(
-            f"record {rec.name} has only lead {lead!r}; the detector was trained on two leads"
+            f"record {rec.name} has only lead {lead!r} (at its rate); the detector was trained "
+            "on two leads"
         )
-    return [first, rest[0]]
+    return _at_channel_rate(rec, [first, rest[0]])
+
+
+def _at_channel_rate(rec: Recording, channels: list[int]) -> list[int]:
+    """An EDF whose signals have different rates: the recording takes the chosen ones'."""
+    if rec.channel_fs is not None and rec.channel_len is not None:
+        rec.fs = rec.channel_fs[channels[0]]
+        rec.n_samples = min(rec.channel_len[c] for c in channels)
+        _annotations_at_rate(rec)
+    return channels
 
 
 def resample_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
