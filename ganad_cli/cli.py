@@ -169,6 +169,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
 
     from ganad_cli.applied import check_applied_keys
     from ganad_cli.config import register_configs, validate_config
+    from ganad_cli.hardware import check_hardware
     from ganad_cli.paths import conf_dir
 
     register_configs()
@@ -183,6 +184,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
                     validate_config(cfg)
                     check_applied_keys(cfg)
                     check_objective(cfg)
+                    check_hardware(cfg.trainer)
                 else:
                     cfg = compose(config_name, overrides=variant)
                 configs.append(cfg)

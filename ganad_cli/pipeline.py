@@ -24,6 +24,7 @@ from ganad_cli.data.datamodule import WindowDataModule
 from ganad_cli.data.splits import make_splits
 from ganad_cli.detector import Detector, check_scores
 from ganad_cli.errors import GanadInputError
+from ganad_cli.hardware import check_hardware
 from ganad_cli.inversion import InversionResult
 from ganad_cli.inversion.run import calibrate_eps
 from ganad_cli.io import atomic_write_json, atomic_write_text
@@ -386,6 +387,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     one subset shared by several methods) replaces the split the data config would make."""
     validate_config(cfg)
     check_applied_keys(cfg)
+    check_hardware(cfg.trainer)
     set_quiet(quiet_mode(cfg))
     threads = apply_threads(cfg.get("threads"))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
