@@ -43,17 +43,6 @@ def quiet_mode(cfg: DictConfig) -> bool:
     return bool(cfg.get("quiet", False)) or os.environ.get("CI", "").lower() in ("1", "true")
 
 
-class SaveOnInterrupt(pl.Callback):
-    """Save a checkpoint when the user presses Ctrl-C (Lightning then stops gracefully)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception) -> None:
-        if isinstance(exception, KeyboardInterrupt):
-            trainer.save_checkpoint(str(self.path), weights_only=False)  # full state, to resume
-
-
 def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) -> pl.Trainer:
     """Lightning Trainer with checkpoints, Ctrl-C handling and plots. With
     `trainer.select_epoch=best_val_auroc`, `val` feeds the per-epoch validation AUROC that picks
@@ -100,8 +89,9 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
         )
     )
     # Ctrl-C mid-epoch keeps its state in interrupted.ckpt; last.ckpt stays the last whole epoch.
-    on_interrupt = SaveOnInterrupt(run_dir / "checkpoints" / "interrupted.ckpt")
-    callbacks.append(on_interrupt)
+    from ganad_cli.interrupts import interrupt_callback
+
+    callbacks.append(interrupt_callback(run_dir))
     if cfg.get("plots", True):
         from ganad_cli.callbacks import SampleGrid
 
@@ -407,7 +397,12 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     datamodule = WindowDataModule(splits, cfg.data.batch_size, cfg.data.num_workers, cfg.seed)
     ckpt_path = None
     if cfg.get("resume"):
-        ckpt_path = str(Path(cfg.resume) / "checkpoints" / "last.ckpt")
+        from ganad_cli.interrupts import resume_checkpoint
+
+        found = resume_checkpoint(Path(cfg.resume))
+        if found is None:
+            raise GanadInputError(f"resume: no checkpoint in {Path(cfg.resume) / 'checkpoints'}")
+        ckpt_path = str(found)
         log.info("resuming from %s", ckpt_path)
     t0 = time.perf_counter()
     try:
