@@ -169,6 +169,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
 
     from ganad_cli.applied import check_applied_keys
     from ganad_cli.config import register_configs, validate_config
+    from ganad_cli.extras import check_extras, missing_plugin
     from ganad_cli.hardware import check_hardware
     from ganad_cli.paths import conf_dir
 
@@ -185,6 +186,7 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
                     check_applied_keys(cfg)
                     check_objective(cfg)
                     check_hardware(cfg.trainer)
+                    check_extras(cfg)
                 else:
                     cfg = compose(config_name, overrides=variant)
                 configs.append(cfg)
@@ -194,6 +196,9 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
             if not m:
                 raise GanadInputError(str(exc).splitlines()[0]) from exc
             group, choice = m.groups()
+            plugin = missing_plugin(group, choice)  # a Hydra plugin of an extra, not installed
+            if plugin is not None:
+                raise plugin from exc
             loader = GlobalHydra.instance().config_loader()
             options = [o for o in loader.get_group_options(group) if o]
             raise GanadInputError(
