@@ -92,6 +92,9 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     from ganad_cli.interrupts import interrupt_callback
 
     callbacks.append(interrupt_callback(run_dir))
+    from ganad_cli.tracking import EpochLine
+
+    callbacks.append(EpochLine())  # stdout not a terminal: one line per epoch
     if cfg.get("plots", True):
         from ganad_cli.callbacks import SampleGrid
 
@@ -145,18 +148,15 @@ def build_logger(cfg: DictConfig, run_dir: Path):
     if name == "tensorboard":
         return pl.loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
     if name == "wandb":
-        from hydra.core.hydra_config import HydraConfig
+        from ganad_cli.tracking import wandb_identity
 
-        group = cfg.logger.group
-        job = run_dir.name
-        if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
-            group = group or Path(HydraConfig.get().sweep.dir).name
-            job = f"{group}-{HydraConfig.get().job.num}"
+        who = wandb_identity(cfg, run_dir)
         return pl.loggers.WandbLogger(
             project=cfg.logger.project,
             save_dir=str(run_dir),
-            name=job,
-            group=group,
+            name=who["name"],
+            group=who["group"],
+            job_type=who["job_type"],
             tags=list(cfg.logger.tags),
             offline=cfg.logger.mode != "online",
             config=to_plain(cfg),
@@ -167,7 +167,10 @@ def build_logger(cfg: DictConfig, run_dir: Path):
 
 def log_results(trainer: pl.Trainer, metrics: dict, run_dir: Path) -> None:
     """Final metrics (and, for wandb, plots and the detector) to every configured logger."""
+    from ganad_cli.tracking import log_final
+
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "objective"}
+    log_final(trainer, metrics, run_dir)  # hp_metric, plots as TensorBoard images
     for logger in trainer.loggers:
         logger.log_metrics(flat, step=trainer.global_step)
         logger.save()
@@ -404,6 +407,9 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
             raise GanadInputError(f"resume: no checkpoint in {Path(cfg.resume) / 'checkpoints'}")
         ckpt_path = str(found)
         log.info("resuming from %s", ckpt_path)
+    from ganad_cli.tracking import log_config
+
+    log_config(trainer, cfg, model)  # the full resolved config as every logger's hyperparameters
     t0 = time.perf_counter()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
