@@ -11,6 +11,8 @@ Writes bench.csv and bench.md (laid out like Table 1 of the survey) into the run
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import os
@@ -89,6 +91,8 @@ def validate_bench(cfg: DictConfig) -> None:
     _check(cfg.device in ("cpu", "cuda"), "device", "cpu or cuda", cfg.device)
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise GanadInputError("config key 'device' is cuda, but CUDA is not available here")
+    r = cfg.get("resume", False)
+    _check(isinstance(r, bool), "resume", "true or false", r)
     t = cfg.get("threads")
     _check(t is None or int(t) >= 1, "threads", "null or >= 1", t)
 
@@ -276,6 +280,67 @@ def markdown(frame: pd.DataFrame, meta: dict) -> str:
     return "\n".join(lines)
 
 
+def row_key(row: dict) -> tuple:
+    """A grid row's identity: inversion, eps, n_max, batch (None where they do not apply)."""
+
+    def clean(v: Any) -> Any:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+    eps, n_max = clean(row["eps"]), clean(row["n_max"])
+    return (
+        str(row["inversion"]),
+        None if eps is None else float(eps),
+        None if n_max is None else int(n_max),
+        int(row["batch"]),
+    )
+
+
+def setup_id(cfg: DictConfig, base: dict, n: int) -> str:
+    """What, beyond a row's own key, decides its numbers: rows of another setup are not reused."""
+    b = cfg.bench
+    fields = {
+        "n": n,
+        "seed": int(b.seed),
+        "min_timings": int(b.min_timings),
+        "warmup_steps": int(b.warmup_steps),
+        "device": str(cfg.device),
+        "threads": torch.get_num_threads(),
+        "inversion": {k: base[k] for k in sorted(base)},
+    }
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def finished_rows(path: Path, setup: str) -> dict[tuple, dict]:
+    """The rows an earlier bench of the same setup finished (bench.csv), by row key."""
+    if not path.is_file():
+        return {}
+    frame = pd.read_csv(path)
+    if "setup" not in frame.columns or frame.empty:
+        return {}
+    other = sorted(set(frame.setup.astype(str)) - {setup})
+    if other:
+        raise GanadInputError(
+            f"config key 'resume': {path} was written with other bench settings (setup {other[0]}"
+            f", now {setup}: bench.n, bench.seed, min_timings, warmup_steps, device, threads or "
+            "inversion differ); expected the same settings, or resume=false to start over"
+        )
+    rows = {}
+    for r in frame.to_dict("records"):
+        r = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        rows[row_key(r)] = r
+    return rows
+
+
+def write_tables(run_dir: Path, rows: list[dict], meta: dict) -> pd.DataFrame:
+    """bench.csv (the rows with hardware and setup columns) and bench.md, each atomically."""
+    full = pd.DataFrame(rows)
+    frame = full.reindex(columns=COLUMNS)
+    atomic_write_text(run_dir / "bench.csv", full.to_csv(index=False))
+    atomic_write_text(run_dir / "bench.md", markdown(frame, meta))
+    return frame
+
+
 def run_bench(cfg: DictConfig) -> pd.DataFrame:
     from ganad_cli.data import load_samples
     from ganad_cli.data.splits import make_splits
@@ -300,16 +365,43 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
     base = {**dict(detector.inversion), **OmegaConf.to_container(bench.inversion, resolve=True)}
     base.pop("device", None)
     hw = hardware(device)
-    rows = []
     plan = plan_rows(bench, len(x), bool(detector.model.has_encoder))
+    setup = setup_id(cfg, base, len(x))
+    done = finished_rows(run_dir / "bench.csv", setup) if cfg.get("resume") else {}
+    shown = {k: base[k] for k in SHOWN_KEYS if k in base}
+    meta = {
+        "run": str(run_dir),
+        "model": run_cfg.model.name,
+        "data": run_cfg.data.name,
+        "n": len(x),
+        "n_anomalous": int(y.sum()),
+        "n_test": len(y_all),
+        "base_inversion": ", ".join(f"{k}={v}" for k, v in sorted(shown.items())),
+        "hardware": hw,
+    }
+    rows: list[dict] = []
     progress = bar(len(plan), "bench rows", unit="row")
     for k, row in enumerate(plan):
         progress.update(1)
+        if row_key(row) in done:  # resume=true: measured by an earlier, interrupted bench
+            rows.append(done[row_key(row)])
+            log.info("bench %d/%d: kept from bench.csv (resume)", k + 1, len(plan))
+            continue
         inv_cfg = row_config(base, row)
-        result = measure_row(
-            detector, x, y, inv_cfg, device, int(bench.min_timings), int(bench.warmup_steps)
-        )
-        rows.append({**row, **result})
+        try:
+            result = measure_row(
+                detector, x, y, inv_cfg, device, int(bench.min_timings), int(bench.warmup_steps)
+            )
+        except KeyboardInterrupt:
+            progress.close()
+            raise KeyboardInterrupt(
+                f"bench interrupted at row {k + 1}/{len(plan)}; the {len(rows)} finished rows are "
+                f"in {run_dir / 'bench.csv'}; continue with: ganad bench run={run_dir} "
+                "resume=true (and the same grid)"
+            ) from None
+        hw_cols = {f"hw_{key}": v for key, v in hw.items()}
+        rows.append({**row, **result, **hw_cols, "setup": setup})
+        write_tables(run_dir, rows, meta)  # every finished row is on disk at once
         log.info(
             "bench %d/%d %s eps=%s n_max=%s batch=%d: %.4g ms/sample, %.1f steps, "
             "%.3f converged, auroc %.4f",
@@ -324,21 +416,7 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
             result["fraction_converged"],
             result["auroc"],
         )
-    frame = pd.DataFrame(rows, columns=COLUMNS)
     progress.close()
-    shown = {k: base[k] for k in SHOWN_KEYS if k in base}
-    meta = {
-        "run": str(run_dir),
-        "model": run_cfg.model.name,
-        "data": run_cfg.data.name,
-        "n": len(x),
-        "n_anomalous": int(y.sum()),
-        "n_test": len(y_all),
-        "base_inversion": ", ".join(f"{k}={v}" for k, v in sorted(shown.items())),
-        "hardware": hw,
-    }
-    hw_cols = {f"hw_{k}": v for k, v in hw.items()}
-    atomic_write_text(run_dir / "bench.csv", frame.assign(**hw_cols).to_csv(index=False))
-    atomic_write_text(run_dir / "bench.md", markdown(frame, meta))
+    frame = write_tables(run_dir, rows, meta)
     log.info("bench: wrote %s and %s", run_dir / "bench.csv", run_dir / "bench.md")
-    return frame
+    return frame[COLUMNS]

@@ -26,7 +26,7 @@ commands:
   detect     score every beat of a recording (or windows) with a run's frozen detector
              (ganad detect run=<run> input=<rec.hea|.edf|.csv|.npy> [fs=..] [output=<file.csv>])
   report     aggregate the run folders under a directory: mean +- std per configuration
-             (ganad report <dir> [--out <dir>]; writes report.md and report.csv)
+             (ganad report <dir> [--out <dir>]; writes report.md, .csv, .png, .html)
   bench      time inversion settings (eps x n_max x batch, encoder) on a run's test samples
              (ganad bench run=<run> [bench=table1 device=cuda]; writes bench.csv and bench.md)
 
@@ -169,6 +169,8 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
 
     from ganad_cli.applied import check_applied_keys
     from ganad_cli.config import register_configs, validate_config
+    from ganad_cli.extras import check_extras, missing_plugin
+    from ganad_cli.hardware import check_hardware
     from ganad_cli.paths import conf_dir
 
     register_configs()
@@ -183,6 +185,8 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
                     validate_config(cfg)
                     check_applied_keys(cfg)
                     check_objective(cfg)
+                    check_hardware(cfg.trainer)
+                    check_extras(cfg)
                 else:
                     cfg = compose(config_name, overrides=variant)
                 configs.append(cfg)
@@ -192,6 +196,9 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
             if not m:
                 raise GanadInputError(str(exc).splitlines()[0]) from exc
             group, choice = m.groups()
+            plugin = missing_plugin(group, choice)  # a Hydra plugin of an extra, not installed
+            if plugin is not None:
+                raise plugin from exc
             loader = GlobalHydra.instance().config_loader()
             options = [o for o in loader.get_group_options(group) if o]
             raise GanadInputError(
@@ -371,13 +378,18 @@ def resume_args(args: list[str]) -> list[str]:
     saved = run / ".hydra" / "overrides.yaml"
     if not saved.is_file():
         raise GanadInputError(f"resume: {saved} not found; expected a run folder of 'ganad train'")
-    if not (run / "checkpoints" / "last.ckpt").is_file():
-        raise GanadInputError(f"resume: no checkpoint {run / 'checkpoints' / 'last.ckpt'}")
+    from ganad_cli.interrupts import resume_checkpoint
+
+    checkpoint = resume_checkpoint(run)
+    if checkpoint is None:  # neither a whole epoch (last.ckpt) nor a Ctrl-C (interrupted.ckpt)
+        raise GanadInputError(
+            f"resume: no checkpoint {run / 'checkpoints' / 'last.ckpt'} (nor interrupted.ckpt)"
+        )
     from ganad_cli.safety import load_checkpoint_safely
 
     original = saved_overrides(saved)
     # Lightning unpickles ckpt_path itself: refuse a damaged or code-running file first
-    load_checkpoint_safely(run / "checkpoints" / "last.ckpt", "resume: checkpoint")
+    load_checkpoint_safely(checkpoint, "resume: checkpoint")
     extra = [a for a in args if not a.startswith("resume=")]
     check_resume_keeps_model_and_data(run, original, extra)
     return [

@@ -24,6 +24,7 @@ from ganad_cli.data.datamodule import WindowDataModule
 from ganad_cli.data.splits import make_splits
 from ganad_cli.detector import Detector, check_scores
 from ganad_cli.errors import GanadInputError
+from ganad_cli.hardware import check_hardware
 from ganad_cli.inversion import InversionResult
 from ganad_cli.inversion.run import calibrate_eps
 from ganad_cli.io import atomic_write_json, atomic_write_text
@@ -40,17 +41,6 @@ log = logging.getLogger("ganad")
 
 def quiet_mode(cfg: DictConfig) -> bool:
     return bool(cfg.get("quiet", False)) or os.environ.get("CI", "").lower() in ("1", "true")
-
-
-class SaveOnInterrupt(pl.Callback):
-    """Save a checkpoint when the user presses Ctrl-C (Lightning then stops gracefully)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception) -> None:
-        if isinstance(exception, KeyboardInterrupt):
-            trainer.save_checkpoint(str(self.path), weights_only=False)  # full state, to resume
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) -> pl.Trainer:
@@ -99,8 +89,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
         )
     )
     # Ctrl-C mid-epoch keeps its state in interrupted.ckpt; last.ckpt stays the last whole epoch.
-    on_interrupt = SaveOnInterrupt(run_dir / "checkpoints" / "interrupted.ckpt")
-    callbacks.append(on_interrupt)
+    from ganad_cli.interrupts import interrupt_callback
+
+    callbacks.append(interrupt_callback(run_dir))
+    from ganad_cli.tracking import EpochLine
+
+    callbacks.append(EpochLine())  # stdout not a terminal: one line per epoch
     if cfg.get("plots", True):
         from ganad_cli.callbacks import SampleGrid
 
@@ -154,18 +148,15 @@ def build_logger(cfg: DictConfig, run_dir: Path):
     if name == "tensorboard":
         return pl.loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
     if name == "wandb":
-        from hydra.core.hydra_config import HydraConfig
+        from ganad_cli.tracking import wandb_identity
 
-        group = cfg.logger.group
-        job = run_dir.name
-        if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
-            group = group or Path(HydraConfig.get().sweep.dir).name
-            job = f"{group}-{HydraConfig.get().job.num}"
+        who = wandb_identity(cfg, run_dir)
         return pl.loggers.WandbLogger(
             project=cfg.logger.project,
             save_dir=str(run_dir),
-            name=job,
-            group=group,
+            name=who["name"],
+            group=who["group"],
+            job_type=who["job_type"],
             tags=list(cfg.logger.tags),
             offline=cfg.logger.mode != "online",
             config=to_plain(cfg),
@@ -176,7 +167,10 @@ def build_logger(cfg: DictConfig, run_dir: Path):
 
 def log_results(trainer: pl.Trainer, metrics: dict, run_dir: Path) -> None:
     """Final metrics (and, for wandb, plots and the detector) to every configured logger."""
+    from ganad_cli.tracking import log_final
+
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "objective"}
+    log_final(trainer, metrics, run_dir)  # hp_metric, plots as TensorBoard images
     for logger in trainer.loggers:
         logger.log_metrics(flat, step=trainer.global_step)
         logger.save()
@@ -413,6 +407,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     one subset shared by several methods) replaces the split the data config would make."""
     validate_config(cfg)
     check_applied_keys(cfg)
+    check_hardware(cfg.trainer)
     set_quiet(quiet_mode(cfg))
     threads = apply_threads(cfg.get("threads"))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -432,8 +427,16 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     datamodule = WindowDataModule(splits, cfg.data.batch_size, cfg.data.num_workers, cfg.seed)
     ckpt_path = None
     if cfg.get("resume"):
-        ckpt_path = str(Path(cfg.resume) / "checkpoints" / "last.ckpt")
+        from ganad_cli.interrupts import resume_checkpoint
+
+        found = resume_checkpoint(Path(cfg.resume))
+        if found is None:
+            raise GanadInputError(f"resume: no checkpoint in {Path(cfg.resume) / 'checkpoints'}")
+        ckpt_path = str(found)
         log.info("resuming from %s", ckpt_path)
+    from ganad_cli.tracking import log_config
+
+    log_config(trainer, cfg, model)  # the full resolved config as every logger's hyperparameters
     t0 = time.perf_counter()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
