@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ganad_cli import __version__
-from ganad_cli.config.choices import CONTEXT_COMPONENTS
+from ganad_cli.config.choices import CONTEXT_COMPONENTS, TRAINING_FITTED_COMPONENTS
 from ganad_cli.data.base import Samples
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert
@@ -23,44 +23,13 @@ from ganad_cli.inversion.run import calibrate_eps
 from ganad_cli.io import atomic_torch_save
 from ganad_cli.models.base import GanadModule
 from ganad_cli.models.registry import build_model
+from ganad_cli.runs.detector_file import FORMAT, FORMAT_VERSION, check_blob, sampling_rate_hz
 from ganad_cli.scoring.combine import FittedScore, fit_combination
 from ganad_cli.scoring.components import compute_components
+from ganad_cli.scoring.latent_knn import LatentNeighbours
 from ganad_cli.scoring.rhythm import RhythmDensity
 from ganad_cli.scoring.threshold import fit_threshold
 from ganad_cli.types import Scored
-
-FORMAT = "ganad-detector"
-FORMAT_VERSION = 1
-# MIT-BIH records are sampled at 360 Hz; beatgan windows keep that rate
-MITBIH_FS = 360.0
-
-
-def sampling_rate_hz(data: dict) -> float | None:
-    """The sampling rate of the windows a data config makes; None where the data has no
-    physical rate (synthetic beats, CSV/NPY/UCR windows)."""
-    if data.get("name") != "mitbih":
-        return None
-    if data.get("preprocess", "beatgan") == "beatgan":
-        return MITBIH_FS
-    fs = float(data.get("kachuee_fs", 125))
-    if data.get("resample_length"):
-        fs *= float(data["resample_length"]) / float(data.get("kachuee_length", 187))
-    return fs
-
-
-def expected_shape(data: dict) -> tuple[int, int] | None:
-    """(channels, length) a data config makes, where the config alone says (else None)."""
-    name = data.get("name")
-    if name == "synthetic_ecg":
-        return 1, int(data.get("length", 128))
-    if name == "mitbih":
-        channels = 2 if data.get("two_leads") else 1
-        if data.get("preprocess", "beatgan") == "beatgan":
-            before = int(data.get("beatgan_before", 140))
-            after = int(data.get("beatgan_after", 180))
-            return channels, before + after
-        return channels, int(data.get("resample_length") or data.get("kachuee_length", 187))
-    return None
 
 
 def check_scores(comps: dict[str, np.ndarray], total: np.ndarray, source: str, what: str) -> None:
@@ -87,6 +56,7 @@ class Detector:
     threshold: float
     data: dict  # the data config the model was trained with (preprocessing, shape)
     rhythm: RhythmDensity | None = None  # score.components has rr_density: fitted on training
+    neighbours: LatentNeighbours | None = None  # score.components has latent_knn: training codes
     source: str = "detector"  # where it was loaded from, named in errors
 
     @classmethod
@@ -112,7 +82,7 @@ class Detector:
                 f"config key 'score.components': {', '.join(context_used)} need(s) beats cut "
                 f"from records (data=mitbih); data {data['name']!r} has no beat positions"
             )
-        rhythm = None
+        rhythm = neighbours = None
         if "rr_density" in score["components"]:
             if train is None or train.context is None:
                 raise GanadInputError(
@@ -120,12 +90,21 @@ class Detector:
                     "RR features, and none were given"
                 )
             rhythm = RhythmDensity.fit(train.context, seed=int(seed))
-        x_val = torch.from_numpy(val.x)
-        inversion = calibrate_eps(model, x_val, val.label, inversion)
         # the networks and components alone: what the combination and tau are fitted on
         nothing = FittedScore(components=[], mean=[], std=[], weights=[])
         unfitted = cls(model, inversion, score, nothing, 0.0, data, rhythm)
+        if "latent_knn" in score["components"]:
+            neighbours = unfitted.fit_latent_neighbours(train, score, seed)
+        x_val = torch.from_numpy(val.x)
+        inversion = calibrate_eps(model, x_val, val.label, inversion)
+        unfitted = replace(unfitted, inversion=inversion, neighbours=neighbours)
         inv, seconds = unfitted.timed_invert(x_val)
+        if "latent_norm" in score["components"]:
+            from ganad_cli.scoring.latent_center import fit_latent_center
+
+            center = fit_latent_center(inv.z, val.label, inversion)
+            if center is not None:  # encoder codes: centred on the validation normals' norms
+                unfitted = replace(unfitted, score_cfg={**score, "latent_norm_center": center})
         comps = unfitted.components(x_val, inv, val.context)
         check_scores(comps, np.zeros(len(x_val)), "the trained model", "validation windows")
         combination = fit_combination(comps, val.label, _node(score))
@@ -134,6 +113,22 @@ class Detector:
         tau = fit_threshold(total, val.label, _node(threshold))
         detector = replace(unfitted, score=combination, threshold=tau)
         return detector, Scored(total, comps, inv, seconds)
+
+    def fit_latent_neighbours(
+        self, train: Samples | None, score: dict, seed: int
+    ) -> LatentNeighbours:
+        """The training beats' codes (this detector's own inversion) for latent_knn."""
+        if train is None or len(train) == 0:
+            raise GanadInputError(
+                "config key 'score.components': latent_knn is fitted on the training beats' "
+                "codes, and none were given"
+            )
+        n, most = len(train), int(score["knn_max_train"])
+        keep = np.arange(n)
+        if n > most:  # subsample before inverting: the inversion is the cost
+            keep = np.sort(np.random.default_rng(int(seed)).choice(n, most, replace=False))
+        codes = self.invert(torch.from_numpy(train.x[keep])).z
+        return LatentNeighbours.fit(codes, int(score["knn_k"]), most, int(seed))
 
     def evaluate(
         self, x: torch.Tensor | np.ndarray, context: np.ndarray | None = None, what: str = "windows"
@@ -165,8 +160,17 @@ class Detector:
         """Raw components per sample; `context` (ganad_cli.data.rhythm's features per beat) feeds
         rr_density and template."""
         names = list(self.score_cfg["components"])
-        model_names = [n for n in names if n not in CONTEXT_COMPONENTS]
+        apart = (*CONTEXT_COMPONENTS, *TRAINING_FITTED_COMPONENTS)
+        model_names = [n for n in names if n not in apart]
         comps = compute_components(self.model, x, inv, model_names, self.score_cfg)
+        if "latent_knn" in names:
+            if self.neighbours is None:
+                raise GanadInputError(
+                    f"{self.source}: score component 'latent_knn' needs the training codes, and "
+                    "this detector was fitted without them; expected a detector trained (or "
+                    "re-scored with ganad evaluate) with that component"
+                )
+            comps["latent_knn"] = self.neighbours.score(inv.z)
         if "template" in names:
             from ganad_cli.scoring.rhythm import template_score
 
@@ -218,6 +222,7 @@ class Detector:
             "threshold": float(self.threshold),
             "data": self.data,
             "rhythm": None if self.rhythm is None else self.rhythm.to_dict(),
+            "neighbours": None if self.neighbours is None else self.neighbours.to_dict(),
         }
 
     @property
@@ -254,7 +259,7 @@ class Detector:
                 f"ganad ({__version__}) reads version {FORMAT_VERSION}"
             )
         try:
-            meta = _check_blob(blob, path)
+            meta = check_blob(blob, path)
             model = build_model(blob["model_cfg"], tuple(blob["shape"]))
             model.load_state_dict(blob["state_dict"])
             model.eval()
@@ -266,6 +271,7 @@ class Detector:
                 float(blob["threshold"]),
                 blob["data"],
                 RhythmDensity.from_dict(blob["rhythm"]) if blob.get("rhythm") else None,
+                LatentNeighbours.from_dict(blob["neighbours"]) if blob.get("neighbours") else None,
                 source=f"detector file {path}",
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -298,90 +304,3 @@ def _node(node: Any):
     from omegaconf import OmegaConf
 
     return OmegaConf.create(_plain(node))
-
-
-def _check_blob(blob: dict, path: Path) -> dict:
-    """Finite weights, threshold and score parameters; the metadata (detectors written before
-    it existed get it from their model config, shape and data config)."""
-    import math
-
-    for key, tensor in blob["state_dict"].items():
-        if torch.is_tensor(tensor) and tensor.is_floating_point() and not tensor.isfinite().all():
-            raise GanadInputError(
-                f"detector file {path} has NaN or inf weights (first in {key!r}); expected the "
-                "weights of a trained model"
-            )
-    threshold = blob["threshold"]
-    if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise GanadInputError(
-            f"detector file {path} has threshold {threshold!r}; expected a finite number"
-        )
-    from ganad_cli.config import check_finite
-
-    try:
-        check_finite(blob["score"], "score")
-    except GanadInputError as exc:
-        raise GanadInputError(
-            f"detector file {path}: its fitted {str(exc)[len('config key ') :]}"
-        ) from exc
-    meta = blob.get("metadata")
-    if meta is None:  # written before detectors carried metadata
-        meta = {
-            "model_name": str(blob["model_cfg"]["name"]),
-            "input_shape": list(blob["shape"]),
-            "sampling_rate_hz": sampling_rate_hz(blob["data"]),
-        }
-    if not isinstance(meta, dict) or set(meta) != {"model_name", "input_shape", "sampling_rate_hz"}:
-        raise GanadInputError(
-            f"detector file {path} has metadata {meta!r}; expected model_name, input_shape and "
-            "sampling_rate_hz"
-        )
-    return meta
-
-
-def load_run_detector(run_dir: Path, run_cfg: Any = None) -> Detector:
-    """A run folder's detector.pt, checked against the folder's own config: the same model, data,
-    window shape and sampling rate (a detector copied in from another run is refused). A folder
-    holding only a detector.pt (ganad detect) has nothing to check it against."""
-    from omegaconf import OmegaConf
-
-    path = run_dir / "detector.pt"
-    detector = Detector.load(path)
-    if run_cfg is None:
-        configs = ("effective_config.yaml", ".hydra/config.yaml")
-        if not any((run_dir / name).is_file() for name in configs):
-            return detector  # a detector on its own (no run config to disagree with)
-        run_cfg = _run_config(run_dir)
-    model = OmegaConf.select(run_cfg, "model.name")
-    data = OmegaConf.to_container(run_cfg.data, resolve=False)
-    meta = detector.metadata
-    checks = [
-        ("model.name", model, meta["model_name"]),
-        ("data.name", data.get("name"), detector.data.get("name")),
-        ("sampling rate (Hz)", sampling_rate_hz(data), meta["sampling_rate_hz"]),
-    ]
-    shape = expected_shape(data)
-    if shape is not None:
-        checks.append(("window shape (channels, length)", list(shape), meta["input_shape"]))
-    for what, run_value, detector_value in checks:
-        if run_value != detector_value:
-            raise GanadInputError(
-                f"{path}: the detector was made for {what} {detector_value!r}, but its run folder "
-                f"{run_dir} has {run_value!r}; expected the detector 'ganad train' wrote there"
-            )
-    return detector
-
-
-def _run_config(run_dir: Path) -> Any:
-    """The run's config: effective_config.yaml (a `ganad evaluate` folder) or .hydra/config.yaml."""
-    from ganad_cli.runs.folder import load_run_config
-
-    effective = run_dir / "effective_config.yaml"
-    if effective.is_file():
-        from ganad_cli.runs.untrusted import read_saved_config
-
-        cfg = read_saved_config(effective)
-        if "model" not in cfg or "data" not in cfg:
-            raise GanadInputError(f"run config {effective} lacks model or data")
-        return cfg
-    return load_run_config(run_dir)

@@ -37,3 +37,10 @@ class Scored:
     components: dict[str, np.ndarray]
     inversion: InversionResult
     seconds: float
+
+    # the keys these results had as a dict ("inv", "comps", "scores", "seconds"): scripts and
+    # tests written against them keep working
+    _KEYS = {"inv": "inversion", "comps": "components", "scores": "scores", "seconds": "seconds"}
+
+    def __getitem__(self, key: str):
+        return getattr(self, self._KEYS[key])

@@ -2,8 +2,9 @@
 """PyOD's AutoEncoder beside ganad's detectors on one shared subset of MIT-BIH beats (issue 17).
 
     python scripts/side_by_side.py [--epochs 10] [--pyod-epochs N] [--threads N] [--seed 0]
+                                   [--preset beatgan_mitbih|beatgan_mitbih_small]
                                    [--data-root DIR] [--out-dir DIR] [--results FILE]
-                                   [--methods pyod_ae,beatgan,context,context_equal,autoencoder]
+                                   [--methods pyod_ae,beatgan,context,context_equal,neighbours,...]
                                    [--smoke]
 
 Needs PyOD: `pip install 'ganad[baselines]'` (or `pip install 'pyod>=2'`).
@@ -19,13 +20,15 @@ sees exactly these indices (written to <out-dir>/subset.npz; their SHA-256 is in
 Methods (test labels are only read to compute the metrics):
 - pyod_ae: pyod.models.auto_encoder.AutoEncoder with PyOD's defaults (its own epochs unless
   --pyod-epochs), fitted on the training beats flattened to 320 values; decision_function.
-- beatgan: ganad's BeatGAN (experiment=beatgan_mitbih, score=residual) trained for --epochs
+- beatgan: ganad's BeatGAN (experiment=--preset, score=residual) trained for --epochs
   through ganad_cli.tasks.train.run_training.
 - context: that trained BeatGAN scored with score=context (residual + rr_density + template,
   lambda on validation), re-fitted as `ganad evaluate` does; uses beat timing and neighbouring
   beats, which the BeatGAN authors' model does not see.
 - context_equal: the same, label-free (score.combine=equal, threshold=normal_quantile); the
   training is shared, and the preset's epoch selection did use validation labels.
+- neighbours, neighbours_equal: the same two with score=neighbours (latent_knn: the code's
+  distance to the training beats' codes, + rr_density), experiment=ganad_mitbih's score.
 - autoencoder: model=autoencoder in the same preset (BeatGAN without its adversarial part).
 
 Writes scripts/results/side_by_side.md (with --smoke: <out-dir>/side_by_side.md) with AUROC, AP,
@@ -54,12 +57,29 @@ from reproduce import git_commit  # noqa: E402
 from ganad_cli.data.base import Samples, Splits  # noqa: E402
 from ganad_cli.hardware import cpu_model  # noqa: E402
 
-METHODS = ("pyod_ae", "beatgan", "context", "context_equal", "autoencoder")
+METHODS = (
+    "pyod_ae",
+    "beatgan",
+    "context",
+    "context_equal",
+    "neighbours",
+    "neighbours_equal",
+    "autoencoder",
+)
+# re-scorings of the trained BeatGAN: method -> its score group
+RESCORED = {
+    "context": "context",
+    "context_equal": "context",
+    "neighbours": "neighbours",
+    "neighbours_equal": "neighbours",
+}
 LABELS = {
     "pyod_ae": "PyOD AutoEncoder (defaults)",
     "beatgan": "ganad BeatGAN (score=residual)",
     "context": "ganad context (score=context, λ on validation)",
     "context_equal": "ganad context, label-free (equal weights, τ normal quantile)",
+    "neighbours": "ganad neighbours (score=neighbours, λ on validation)",
+    "neighbours_equal": "ganad neighbours, label-free (equal weights, τ normal quantile)",
     "autoencoder": "ganad autoencoder (model=autoencoder, score=residual)",
 }
 CLASSES = ("S", "V", "F", "Q")
@@ -140,10 +160,12 @@ def subset_digest(idx: dict[str, np.ndarray]) -> str:
     return h.hexdigest()[:16]
 
 
-def run_pyod(splits: Splits, epochs: int | None) -> tuple[np.ndarray, float, dict]:
+def run_pyod(splits: Splits, epochs: int | None, seed: int) -> tuple[np.ndarray, float, dict]:
     from pyod.models.auto_encoder import AutoEncoder
 
-    kwargs = {"verbose": 0}
+    # PyOD seeds torch, numpy and its shuffle from random_state; --seed fixes it too, so the
+    # row is the same on every run (its default, 42, would also be fixed but unstated).
+    kwargs = {"verbose": 0, "random_state": seed}
     if epochs is not None:
         kwargs["epoch_num"] = epochs
     clf = AutoEncoder(**kwargs)
@@ -151,11 +173,12 @@ def run_pyod(splits: Splits, epochs: int | None) -> tuple[np.ndarray, float, dic
     clf.fit(splits.train.x.reshape(len(splits.train), -1))
     scores = clf.decision_function(splits.test.x.reshape(len(splits.test), -1))
     seconds = time.perf_counter() - t0
-    return np.asarray(scores, dtype=np.float64), seconds, {"epoch_num": clf.epoch_num}
+    info = {"epoch_num": clf.epoch_num, "random_state": seed}
+    return np.asarray(scores, dtype=np.float64), seconds, info
 
 
 def ganad_overrides(args, extra: list[str]) -> list[str]:
-    out = ["experiment=beatgan_mitbih", f"trainer.max_epochs={args.epochs}"]
+    out = [f"experiment={args.preset}", f"trainer.max_epochs={args.epochs}"]
     out += ["logger=none", "plots=false", "quiet=true", "trainer.enable_progress_bar=false"]
     if args.data_root:
         out.append(f"data.root={args.data_root}")
@@ -242,8 +265,8 @@ def markdown(rows: list[dict], splits: Splits, args, digest: str, wall: float) -
         "# PyOD AutoEncoder beside ganad on a shared MIT-BIH subset"
         + (" (smoke)" if args.smoke else ""),
         "",
-        "Beats of `experiment=beatgan_mitbih` (BeatGAN preprocessing, N normal, S/V/F/Q "
-        "anomalous). "
+        f"Beats and networks of `experiment={args.preset}` (BeatGAN preprocessing, N normal, "
+        "S/V/F/Q anomalous). "
         f"One subset drawn with seed {args.seed}: train {counts['train']}, test {counts['test']}, "
         f"validation {counts['val']} (beats per class). Every method sees the same indices "
         f"(SHA-256 prefix {digest}, in subset.npz). ganad fits τ, λ and the preset's epoch "
@@ -278,7 +301,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=10, help="ganad training epochs (default 10)")
     p.add_argument("--pyod-epochs", type=int, default=None, help="default: PyOD's own default")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument("--seed", type=int, default=0, help="the subset's seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="the subset's and PyOD's seed (default 0)")
+    p.add_argument(
+        "--preset",
+        default="beatgan_mitbih",
+        choices=("beatgan_mitbih", "beatgan_mitbih_small"),
+        help="ganad's BeatGAN preset: the authors' network (default) or the small CPU variant",
+    )
     p.add_argument("--data-root", default=None, help="MIT-BIH folder (default: $GANAD_MITDB)")
     p.add_argument("--out-dir", type=Path, default=None, help="run folders and subset.npz")
     p.add_argument("--results", type=Path, default=None, help="the Markdown table's path")
@@ -329,8 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for method in args.methods:
         if method == "pyod_ae":
-            scores, seconds, info = run_pyod(splits, args.pyod_epochs)
-            row_budget = f"{info['epoch_num']} epochs (PyOD)"
+            scores, seconds, info = run_pyod(splits, args.pyod_epochs, args.seed)
+            row_budget = f"{info['epoch_num']} epochs (PyOD, random_state {info['random_state']})"
         elif method in ("beatgan", "autoencoder"):
             extra = ["model=autoencoder"] if method == "autoencoder" else []
             scores, seconds = train_ganad(args, splits, args.out_dir / method, extra)
@@ -338,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not (args.out_dir / "beatgan" / "detector.pt").is_file():
                 scores, seconds = train_ganad(args, splits, args.out_dir / "beatgan", [])
-            extra = ["score=context"]
-            if method == "context_equal":
+            extra = [f"score={RESCORED[method]}"]
+            if method.endswith("_equal"):
                 extra += ["score.combine=equal", "threshold=normal_quantile"]
             scores, seconds = rescore(
                 args, splits, args.out_dir / "beatgan", args.out_dir / method, extra

@@ -140,3 +140,44 @@ def test_subset_is_stratified_and_seeded():
     a, b = bench_subset(y, 20, 0), bench_subset(y, 20, 0)
     assert (a == b).all() and len(a) == 20 and y[a].sum() == 2
     assert len(bench_subset(y, 500, 0)) == 100
+
+
+def test_interrupted_bench_keeps_its_rows_and_resumes(smoke_run, tmp_path, monkeypatch, capfd):
+    """Ctrl-C after the first row: bench.csv holds that row; `resume=true` measures only the
+    rest, keeps the first row as it was, and repeats none."""
+    import ganad_cli.tasks.bench as bench
+
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run)
+    (run / "bench.csv").unlink(missing_ok=True)
+    grid = [*GRID[:1], "bench.eps=[0.05,0.5]", "bench.n_max=[3]", "bench.batch=[1,8]"]
+    grid += ["bench.inversions=[anogan]", "bench.warmup_steps=1", "threads=1"]
+    real, calls = bench.measure_row, []
+
+    def ctrl_c_on_second_row(*args, **kwargs):
+        calls.append(args[3]["batch_size"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "measure_row", ctrl_c_on_second_row)
+    assert main(["bench", f"run={run}", *grid]) == 130
+    assert "resume=true" in capfd.readouterr().err
+    first = pd.read_csv(run / "bench.csv")
+    assert len(first) == 1 and (run / "bench.md").read_text().count("| AnoGAN |") == 1
+
+    counted = []
+    monkeypatch.setattr(bench, "measure_row", lambda *a, **k: counted.append(1) or real(*a, **k))
+    assert main(["bench", f"run={run}", *grid, "resume=true"]) == 0
+    assert len(counted) == 3  # only the rows not finished before
+    frame = pd.read_csv(run / "bench.csv")
+    keys = list(zip(frame.eps, frame.n_max, frame.batch))
+    assert len(frame) == 4 and len(set(keys)) == 4
+    pd.testing.assert_frame_equal(frame.iloc[:1], first)  # the first row, exactly as kept
+
+    # another setup (here: bench.n) does not reuse the rows: one line naming the key, exit 2
+    capfd.readouterr()
+    assert main(["bench", f"run={run}", *grid, "bench.n=20", "resume=true"]) == 2
+    err = capfd.readouterr().err
+    assert err.count("ganad: error:") == 1 and "'resume'" in err
+    assert pd.read_csv(run / "bench.csv").equals(frame)

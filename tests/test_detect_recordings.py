@@ -266,12 +266,86 @@ def test_cli_writes_table_summary_pictures_and_a_self_contained_report(
     # tau 0.1 on an untrained model flags every beat: far above the 2 % of validation normals
     assert summary["flagged_share"] == 1.0 and "may not transfer" in summary["warning"]
     assert summary["validation_normal_flag_rate"] == pytest.approx(0.02)
-    for png in ("timeline.png", "scores.png", "top_anomalies.png"):
+    for png in ("timeline.png", "zoom.png", "scores.png", "top_anomalies.png"):
         assert (folder / png).stat().st_size > 5000
     page = (folder / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 3 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    assert len(images) == 4 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
     assert "may not transfer" in page and not re.search(r'src="(?!data:)', page)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, mitdb_root: Path) -> Path:
+    """A tiny detector really trained (autoencoder, experiment=smoke: 900 beats of records
+    100, 101, 103 and 113 on MLII, 4 epochs); tau = its validation normals' 95th percentile."""
+    run = tmp_path_factory.mktemp("trained") / "run"
+    args = ["train", "experiment=smoke", "data=mitbih", f"data.root={mitdb_root}",
+            "data.records=[100,101,103,113]", "data.cache=false", "model=autoencoder",
+            "trainer.max_epochs=4", "threads=1", f"hydra.run.dir={run}"]  # fmt: skip
+    assert main(args) == 0
+    return run
+
+
+def _summary_of(run: Path, record: str) -> dict:
+    (summary,) = [
+        json.loads(p.read_text())
+        for p in (run / "detections").rglob("summary.json")
+        if json.loads(p.read_text())["record"] == record
+    ]
+    return summary
+
+
+def test_threshold_transfer_warning_on_an_unseen_recording(
+    trained_run: Path, mitdb_root: Path, tmp_path: Path
+):
+    """Record 119 is not in the training records. Its MLII lead, the training lead: about as
+    many normals flagged as in validation, no warning. Its V1 lead, as if the electrodes sat
+    elsewhere: most normal beats are flagged, far above the validation rate, and summary.json
+    warns that tau may not transfer."""
+    path = _copy(mitdb_root, tmp_path, "unseen119", "119", with_atr=True)
+    for lead, record in (("MLII", "mlii"), ("V1", "v1")):
+        args = ["detect", f"run={trained_run}", f"input={path}", f"lead={lead}",
+                f"record={record}", "report=false", f"output={tmp_path / record}.csv"]  # fmt: skip
+        assert main(args) == 0
+    val = _summary_of(trained_run, "mlii")["validation_normal_flag_rate"]
+    assert 0 < val < 0.1  # tau is the 95th percentile of validation normals
+    mlii, v1 = _summary_of(trained_run, "mlii"), _summary_of(trained_run, "v1")
+    assert mlii["annotated_normal_flag_rate"] < 2 * val and "warning" not in mlii
+    assert v1["annotated_normal_flag_rate"] > 5 * val and v1["flagged_share"] > 3 * val
+    assert "may not transfer" in v1["warning"] and "v1" in v1["warning"]
+
+
+def test_report_zooms_on_the_most_anomalous_flagged_beats(
+    detector, mitdb_root: Path, tmp_path: Path
+):
+    """zoom.png: one strip of zoom_s seconds per stretch around the highest-scoring flagged
+    beats, the ECG read again from the recording in pieces of zoom_s only."""
+    from ganad_cli.runs.detect_report import strip_beats, write_report
+    from ganad_cli.tasks.detect import summarize, tau_options
+
+    rec = read_recording(_copy(mitdb_root, tmp_path, "patientZ", "119", with_atr=True), "wfdb")
+    result = score_recording(detector, rec)
+    summary = summarize(result, detector, tau_options(OmegaConf.create({})), None)
+    frame = result.frame
+    rows = strip_beats(frame, 4, 10.0)
+    times = frame["time_s"][rows].to_numpy()
+    # the highest score first, then the highest ones at least 10 s from those chosen
+    assert rows[0] == frame["score"].idxmax() and len(rows) == 4
+    assert (np.abs(times[:, None] - times[None, :]) + 10 * np.eye(4) >= 10).all()
+    assert list(frame["score"][rows]) == sorted(frame["score"][rows], reverse=True)
+    reads = []
+    inner = rec.read
+    rec.read = lambda a, b, ch: reads.append(b - a) or inner(a, b, ch)
+    page = write_report(tmp_path / "out", result, summary, zoom_k=4, zoom_s=10.0).read_text()
+    assert reads == [3600] * 4
+    png = tmp_path / "out" / "zoom.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 20000
+    assert "zoomed: 10 s around the most anomalous flagged beats" in page
+    # nothing flagged: no strips
+    summary = summarize(result, detector, tau_options(OmegaConf.create({})), None)
+    frame["prediction"] = 0
+    write_report(tmp_path / "none", result, summary)
+    assert not (tmp_path / "none" / "zoom.png").exists()
 
 
 def test_label_free_tau_from_the_records_scores(mit_run: Path, mitdb_root: Path, tmp_path):
@@ -358,6 +432,109 @@ def test_edf_recording_scores_like_its_wfdb_original(detector, mitdb_root: Path,
     np.testing.assert_array_equal(got["sample"], want["sample"])
     ok = (got["scorable"] == 1).to_numpy() & (want["scorable"] == 1).to_numpy()
     np.testing.assert_allclose(got["score"][ok], want["score"][ok], rtol=0.02)
+
+
+def _edf_plus(
+    mitdb_root: Path,
+    path: Path,
+    rec: str = "119",
+    annotations: list[tuple[float, str]] | None = None,
+    extra_signal_fs: int | None = None,
+) -> Path:
+    """SECONDS of an MIT-BIH record as EDF+ written by pyedflib, with its .atr beats as EDF+
+    annotations (onset = R peak, text = symbol) or the given ones; optionally a third signal
+    at another rate (a respiration channel, as in polysomnography)."""
+    pyedflib = pytest.importorskip("pyedflib")
+    r = wfdb.rdrecord(str(mitdb_root / rec), sampto=360 * SECONDS)
+    if annotations is None:
+        a = wfdb.rdann(str(mitdb_root / rec), "atr", sampto=360 * SECONDS)
+        annotations = [(s / 360, sym) for s, sym in zip(a.sample, a.symbol)]
+    header = {"dimension": "mV", "physical_min": -10.24, "physical_max": 10.235,
+              "digital_min": -2048, "digital_max": 2047}  # fmt: skip
+    signals = [r.p_signal[:, i].copy() for i in range(2)]
+    headers = [{**header, "label": n, "sample_frequency": 360} for n in r.sig_name]
+    if extra_signal_fs:
+        t = np.arange(SECONDS * extra_signal_fs) / extra_signal_fs
+        signals.append(np.sin(2 * np.pi * 0.25 * t))
+        headers.append({**header, "label": "Resp", "sample_frequency": extra_signal_fs})
+    f = pyedflib.EdfWriter(str(path), len(signals), file_type=pyedflib.FILETYPE_EDFPLUS)
+    try:
+        f.setSignalHeaders(headers)
+        f.set_number_of_annotation_signals(4)  # room for ~2 beats per 1 s data record
+        f.writeSamples(signals)
+        for onset, text in annotations:
+            f.writeAnnotation(onset, -1, text)
+    finally:
+        f.close()
+    return path
+
+
+def test_edf_is_read_in_bounded_pieces_and_chunks_score_like_one_pass(
+    detector, mitdb_root: Path, tmp_path: Path
+):
+    """An EDF+ file (pyedflib): a read of a few seconds allocates a few seconds of samples,
+    not the file; 30 s chunks give the same per-beat table as one pass; the EDF+ beat
+    annotations are the reference beats, as a .atr is."""
+    import tracemalloc
+
+    path = _edf_plus(mitdb_root, tmp_path / "patientJ.edf")
+    tracemalloc.start()
+    rec = read_recording(path, "edf")
+    piece = rec.read(3600, 3600 + 360 * 5, [0])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the whole signal as floats is 691 kB; pyedflib's reader takes a fixed ~150 kB buffer
+    assert piece.shape == (1800, 1) and peak < 8 * 2 * 360 * SECONDS / 2
+    assert rec.sig_names == ["MLII", "V1"] and rec.fs == 360
+    ref_samples, ref_symbols = _reference(mitdb_root, "119")
+    atr = wfdb.rdann(str(mitdb_root / "119"), "atr", sampto=360 * SECONDS)
+    others = len(atr.sample) - len(ref_samples)  # rhythm changes, signal quality
+    assert others > 0 and rec.ann_info == {
+        "from": "EDF+ annotations", "beats": len(ref_samples), "other_annotations": others
+    }  # fmt: skip
+    np.testing.assert_array_equal(rec.ann_samples, ref_samples)
+    np.testing.assert_array_equal(rec.ann_symbols, ref_symbols)
+    whole = score_recording(detector, read_recording(path, "edf"))
+    reads = []
+    inner = rec.read
+    rec.read = lambda a, b, ch: reads.append(b - a) or inner(a, b, ch)
+    chunked = score_recording(detector, rec, BeatOptions(chunk_s=30))
+    assert whole.info["chunks"] == 1 and chunked.info["chunks"] == 4
+    assert max(reads) < 360 * SECONDS and chunked.info["beats_from"] == "annotations"
+    assert chunked.info["annotations"]["from"] == "EDF+ annotations"
+    pd.testing.assert_frame_equal(chunked.frame, whole.frame)
+    assert set(whole.frame["class"]) >= {"N", "V"} and whole.frame["score"].notna().sum() > 125
+    # beats from XQRS, compared with the EDF+ beat annotations as with a .atr
+    q = score_recording(detector, read_recording(path, "edf"), BeatOptions(beats="xqrs"))
+    assert q.info["qrs_vs_annotations"]["reference_beats"] == len(ref_samples)
+    assert q.info["qrs_vs_annotations"]["sensitivity"] > 0.98
+    assert q.info["qrs_vs_annotations"]["ppv"] > 0.98
+
+
+def test_edf_annotations_that_are_not_beats_fall_back_to_qrs_detection(
+    mit_run: Path, mitdb_root: Path, tmp_path: Path, capsys
+):
+    """EDF+ events that are not beat labels: beats=auto detects QRS and summary.json says
+    why; beats=annotations is one line. A respiration signal at 25 Hz beside the 360 Hz ECG
+    does not change the ECG's rate."""
+    events = [(0.0, "Lights off"), (30.0, "Sleep stage W"), (60.0, "Sleep stage N1")]
+    path = _edf_plus(mitdb_root, tmp_path / "psg.edf", "100", events, extra_signal_fs=25)
+    out = tmp_path / "psg.csv"
+    args = ["detect", f"run={mit_run}", f"input={path}", "report=false", f"output={out}"]
+    assert main(args) == 0
+    (summary,) = [
+        json.loads(p.read_text())
+        for p in (mit_run / "detections").rglob("summary.json")
+        if json.loads(p.read_text())["record"] == "psg"
+    ]
+    assert summary["beats_from"] == "xqrs" and summary["fs"] == 360
+    assert "qrs_vs_annotations" not in summary
+    note = summary["annotations"]
+    assert note["beats"] == 0 and note["annotations"] == 3 and "not beat labels" in note["note"]
+    assert summary["beats"] == len(pd.read_csv(out)) == len(_reference(mitdb_root, "100")[0])
+    assert main([*args, "beats=annotations"]) == 2
+    err = _err_line(capsys)
+    assert err.startswith("ganad: error:") and "not beat labels" in err and "psg" in err
 
 
 def test_python_api_scores_a_numpy_recording_like_the_cli(

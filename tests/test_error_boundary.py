@@ -318,7 +318,7 @@ def test_detector_carries_its_metadata(trained_run):
         "input_shape": [1, 128],
         "sampling_rate_hz": None,  # synthetic beats have no physical rate
     }
-    from ganad_cli.detector import expected_shape, sampling_rate_hz
+    from ganad_cli.runs.detector_file import expected_shape, sampling_rate_hz
 
     mitbih = {"name": "mitbih", "preprocess": "beatgan", "beatgan_before": 140}
     assert sampling_rate_hz(mitbih) == 360.0 and expected_shape(mitbih) == (1, 320)
@@ -382,7 +382,7 @@ def test_detector_of_another_model_in_a_run_folder(run_copy, tmp_path, capfd):
 
 def test_detector_without_metadata_still_loads(run_copy):
     """Detectors written before the metadata: it is derived from their model config and shape."""
-    from ganad_cli.detector import load_run_detector
+    from ganad_cli.runs.folder import load_run_detector
 
     _rewrite(run_copy, lambda b: b.pop("metadata"))
     assert load_run_detector(run_copy).metadata["model_name"] == "wgan_gp"

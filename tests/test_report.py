@@ -102,3 +102,21 @@ def test_report_tells_trainer_settings_apart(tmp_path: Path):
     six = table[table["differs"] == "trainer.max_epochs=6"].iloc[0]
     assert six["auroc_mean"] == pytest.approx(0.91)
     assert "trainer.max_epochs=2" in text and "enable_progress_bar" not in text
+
+
+def test_report_png_and_html_summary_with_error_bars(sweep: Path):
+    import matplotlib.image as mpimg
+
+    from ganad_cli.runs.report_summary import summary_points
+
+    table, _ = build_report(sweep)
+    points = summary_points(table)
+    assert len(points) == len(table) == 4
+    label, mean, std = next(p for p in points if "(n=3)" in p[0])
+    assert mean == pytest.approx(0.85) and std == pytest.approx(0.05)  # error bar: one std
+    assert next(p for p in points if "svm" in p[0])[2] == 0.0  # a single run: no bar
+    image = mpimg.imread(sweep / "report.png")
+    assert image.ndim == 3 and image.shape[0] > 200 and image[..., :3].std() > 0
+    page = (sweep / "report.html").read_text()
+    assert page.count("</tr>") == 1 + len(table) and "data:image/png;base64," in page
+    assert "0.850 ± 0.050" in page

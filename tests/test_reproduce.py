@@ -148,7 +148,7 @@ def test_small_variant_is_the_earlier_beatgan_preset(compose_train):
     ganad = compose_train(["experiment=ganad_mitbih"])
     assert OmegaConf.to_container(ganad.data) == OmegaConf.to_container(small.data)
     assert OmegaConf.to_container(ganad.model) == OmegaConf.to_container(small.model)
-    assert ganad.trainer.max_epochs == 20 and ganad.score.name == "context"
+    assert ganad.trainer.max_epochs == 8 and ganad.score.name == "neighbours"
 
 
 def test_betavaegan_and_table1_presets(compose_train):
@@ -341,10 +341,10 @@ def test_smoke_ganad_mitbih(tmp_path, mitdb_root):
     assert "AUROC 0.9458" in rows[fitted][-1] and rows[free][-1] == "not published"
     evaluations = sorted((out / "runs").glob("*/evaluations/*/metrics.json"))
     assert len(evaluations) == 2
-    for p in evaluations:  # the label-free row: the same runs, three equal weights
+    for p in evaluations:  # the label-free row: the same runs, two equal weights
         m = json.loads(p.read_text())
-        assert m["test/components"] == ["residual", "rr_density", "template"]
-        assert m["test/lambda"] == pytest.approx([1 / 3] * 3)
+        assert m["test/components"] == ["latent_knn", "rr_density"]
+        assert m["test/lambda"] == pytest.approx([1 / 2] * 2)
     assert md.count("Per anomaly class (test), score.combine=") == 2
     assert md.count("Per record (test, score.combine=") == 2 and "All records together" in md
 

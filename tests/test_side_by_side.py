@@ -72,7 +72,7 @@ def test_smoke_run_writes_the_table_from_one_subset(mitdb_root: Path, tmp_path: 
     every = np.concatenate(list(parts.values()))
     assert len(np.unique(every)) == len(every)
     # every ganad method scored exactly the subset's test beats; its own metrics agree
-    for method in ("beatgan", "context", "context_equal", "autoencoder"):
+    for method in side_by_side.METHODS[1:]:
         scores = pd.read_csv(out / method / "scores.csv")
         assert len(scores) == len(parts["test"])
         assert scores["class"].value_counts().get("N") == side_by_side.SMOKE["test_normal"]
@@ -84,6 +84,9 @@ def test_smoke_run_writes_the_table_from_one_subset(mitdb_root: Path, tmp_path: 
     assert context["test/components"] == ["residual", "rr_density", "template"]
     equal = json.loads((out / "context_equal" / "metrics.json").read_text())
     assert equal["test/lambda"] == pytest.approx([1 / 3] * 3)
+    knn = json.loads((out / "neighbours_equal" / "metrics.json").read_text())
+    assert knn["test/components"] == ["latent_knn", "rr_density"]
+    assert knn["test/lambda"] == pytest.approx([1 / 2] * 2)
     ae = json.loads((out / "autoencoder" / "metrics.json").read_text())
     assert ae["test/components"] == ["residual"]
 
@@ -94,3 +97,22 @@ def test_missing_pyod_says_how_to_install(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "pip install 'ganad[baselines]'" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_pyod_row_is_seeded_by_the_scripts_seed():
+    pytest.importorskip("pyod")
+    from ganad_cli.data.base import Samples, Splits
+
+    rng = np.random.default_rng(0)
+
+    def samples(n: int) -> Samples:
+        x = rng.normal(size=(n, 1, 32)).astype(np.float32)
+        return Samples(x=x, cls=np.full(n, "N"), group=np.zeros(n), label=np.zeros(n, dtype=int))
+
+    splits = Splits(train=samples(64), val=samples(16), test=samples(32), info={})
+    a, _, info = side_by_side.run_pyod(splits, epochs=1, seed=0)
+    b, _, _ = side_by_side.run_pyod(splits, epochs=1, seed=0)
+    c, _, _ = side_by_side.run_pyod(splits, epochs=1, seed=1)
+    assert info["random_state"] == 0
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)

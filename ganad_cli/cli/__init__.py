@@ -25,7 +25,7 @@ commands:
   detect     score every beat of a recording (or windows) with a run's frozen detector
              (ganad detect run=<run> input=<rec.hea|.edf|.csv|.npy> [fs=..] [output=<file.csv>])
   report     aggregate the run folders under a directory: mean +- std per configuration
-             (ganad report <dir> [--out <dir>]; writes report.md and report.csv)
+             (ganad report <dir> [--out <dir>]; writes report.md, .csv, .png, .html)
   bench      time inversion settings (eps x n_max x batch, encoder) on a run's test samples
              (ganad bench run=<run> [bench=table1 device=cuda]; writes bench.csv and bench.md)
 

@@ -151,6 +151,9 @@ def bench_app(cfg: DictConfig) -> None:
 
     try:
         run_bench(cfg)
+    except KeyboardInterrupt as exc:  # the finished rows are in bench.csv already
+        print(f"ganad: {exc}" if str(exc) else "ganad: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     except Exception as exc:  # noqa: BLE001 - never _fail_input: the output folder is the run
         print(f"ganad: error: {_input_or_raise(exc, cfg)}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -59,13 +59,18 @@ def resume_args(args: list[str]) -> list[str]:
     saved = run / ".hydra" / "overrides.yaml"
     if not saved.is_file():
         raise GanadInputError(f"resume: {saved} not found; expected a run folder of 'ganad train'")
-    if not (run / "checkpoints" / "last.ckpt").is_file():
-        raise GanadInputError(f"resume: no checkpoint {run / 'checkpoints' / 'last.ckpt'}")
+    from ganad_cli.training.interrupts import resume_checkpoint
+
+    checkpoint = resume_checkpoint(run)
+    if checkpoint is None:  # neither a whole epoch (last.ckpt) nor a Ctrl-C (interrupted.ckpt)
+        raise GanadInputError(
+            f"resume: no checkpoint {run / 'checkpoints' / 'last.ckpt'} (nor interrupted.ckpt)"
+        )
     from ganad_cli.runs.safety import load_checkpoint_safely
 
     original = saved_overrides(saved)
     # Lightning unpickles ckpt_path itself: refuse a damaged or code-running file first
-    load_checkpoint_safely(run / "checkpoints" / "last.ckpt", "resume: checkpoint")
+    load_checkpoint_safely(checkpoint, "resume: checkpoint")
     extra = [a for a in args if not a.startswith("resume=")]
     check_resume_keeps_model_and_data(run, original, extra)
     return [

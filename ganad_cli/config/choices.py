@@ -49,12 +49,19 @@ COMPONENTS = (
     "latent_residual",
     "rr_density",  # rhythm, not the model: ganad_cli.scoring.rhythm
     "template",  # the beat against its record's neighbours, not the model: ganad_cli.scoring.rhythm
+    "latent_knn",  # the code's distance to the training codes: ganad_cli.scoring.latent_knn
 )
 # components computed from the beat's record (positions and neighbours), not from the networks
 CONTEXT_COMPONENTS = ("rr_density", "template")
+# components fitted on the training beats when the detector is fitted (not on validation)
+TRAINING_FITTED_COMPONENTS = ("rr_density", "latent_knn")
 RESIDUAL_NORMS = ("l1", "l2", "rbf")
 # equal: standardised components with equal weights, no label used (the label-free variant)
-COMBINES = ("weighted", "svm", "single", "equal")
+# fixed: raw components (or standardised, with score.standardize) weighted by score.weights, as
+# a paper's own score is (f-AnoGAN: residual + kappa * feature MSE); nothing is fitted on labels
+COMBINES = ("weighted", "svm", "single", "equal", "fixed")
+# score.feature_norm: mean |f(x) - f(x_hat)| (l1) or mean (f(x) - f(x_hat))^2 (l2, f-AnoGAN)
+FEATURE_NORMS = ("l1", "l2")
 CENTERINGS = ("none", "mean", "abs")
 
 EPOCH_SELECTION = ("last", "best_val_auroc")
@@ -65,9 +72,13 @@ OUTPUT_ACTIVATIONS = ("none", "tanh", "sigmoid")
 WEIGHT_INITS = ("default", "beatgan", "dcgan")
 UPDATE_ORDERS = ("g_first", "d_first")
 
+# backbones whose discriminator trunk has BatchNorm: a gradient penalty (model.loss=wgan_gp) is
+# defined per sample, and BatchNorm couples the samples of a batch, so the two do not go
+# together (Gulrajani et al. 2017, section 4: "no critic batch normalization")
+BATCHNORM_CRITIC_BACKBONES = ("dcgan1d",)
 
 # inversion.similarity, threshold.name, optimized_metric's metric, logger.mode
-SIMILARITIES = ("l1", "l2", "rbf", "cosine")
+SIMILARITIES = ("l1", "l2", "rbf", "cosine", "schlegl", "ecgan_rbf")
 THRESHOLDS = ("val_fbeta", "val_mcc", "normal_quantile", "fixed")
 OBJECTIVES = ("auroc", "auprc", "f1", "mcc")
 LOGGER_MODES = ("offline", "online")

@@ -76,6 +76,8 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
 
     from ganad_cli.config import register_configs, validate_config
     from ganad_cli.config.applied import check_applied_keys
+    from ganad_cli.config.extras import check_extras, missing_plugin
+    from ganad_cli.hardware import check_hardware
     from ganad_cli.paths import conf_dir
 
     register_configs()
@@ -90,6 +92,8 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
                     validate_config(cfg)
                     check_applied_keys(cfg)
                     check_objective(cfg)
+                    check_hardware(cfg.trainer)
+                    check_extras(cfg)
                 else:
                     cfg = compose(config_name, overrides=variant)
                 configs.append(cfg)
@@ -99,6 +103,9 @@ def preflight(config_name: str, overrides: list[str], multirun: bool) -> list:
             if not m:
                 raise GanadInputError(str(exc).splitlines()[0]) from exc
             group, choice = m.groups()
+            plugin = missing_plugin(group, choice)  # a Hydra plugin of an extra, not installed
+            if plugin is not None:
+                raise plugin from exc
             loader = GlobalHydra.instance().config_loader()
             options = [o for o in loader.get_group_options(group) if o]
             raise GanadInputError(

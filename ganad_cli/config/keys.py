@@ -13,6 +13,8 @@ TRAIN_GROUPS = ("data", "inversion", "score", "model", "threshold", "trainer", "
 # the groups a saved run's overrides may choose: a train config's, and an experiment preset
 # (hparams_search sets a sweeper: not accepted)
 RUN_GROUPS = (*TRAIN_GROUPS, "experiment")
+# the groups whose choices make a configuration (a row) of `ganad report`
+REPORT_GROUPS = ("model", "inversion", "score", "threshold", "data")
 # data keys that say where the data lives, not which data: a resume may change them, runs of an
 # ensemble may differ in them
 DATA_LOCATION_KEYS = ("root", "download", "cache", "cache_dir", "num_workers")

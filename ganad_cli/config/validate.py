@@ -9,12 +9,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.config.choices import (
     BACKBONES,
+    BATCHNORM_CRITIC_BACKBONES,
     CENTERINGS,
     COMBINES,
     COMPONENTS,
     DISCRIMINATOR_COMPONENTS,
     ENCODER_MODELS,
     EPOCH_SELECTION,
+    FEATURE_NORMS,
     GAN_LOSSES,
     INVERSION_INITS,
     INVERSION_OPTIMIZERS,
@@ -130,6 +132,12 @@ def _check_model(m: DictConfig) -> None:
         _check(m.d_reset_below >= 0, "model.d_reset_below", ">= 0", m.d_reset_below)
     if "loss" in m:
         _check(m.loss in GAN_LOSSES, "model.loss", f"one of {GAN_LOSSES}", m.loss)
+        if m.loss == "wgan_gp" and m.backbone in BATCHNORM_CRITIC_BACKBONES:
+            raise GanadInputError(
+                f"config key 'model.backbone' = {m.backbone} has a BatchNorm critic, which breaks "
+                "the per-sample gradient penalty of model.loss=wgan_gp; expected a backbone "
+                "without it (conv1d, mlp, lstm, conv2d) or model.loss=wasserstein/bce"
+            )
     if "clip_value" in m:
         _check(m.clip_value > 0, "model.clip_value", "> 0", m.clip_value)
     if "gan_fraction" in m:
@@ -207,6 +215,11 @@ def validate_config(cfg: DictConfig) -> None:
     validate_inversion(inv)
     check_encoder_available(inv, m.name)
     check_discriminator_available(sc, m.name)
+    if inv.similarity == "schlegl" and m.name in MODELS_WITHOUT_DISCRIMINATOR:
+        raise GanadInputError(
+            f"config key 'inversion.similarity': schlegl compares discriminator features, and "
+            f"model {m.name!r} has none; expected l1, l2, rbf or cosine"
+        )
     check_epoch_selection(cfg)
     validate_scoring(sc, th)
     _check(
@@ -295,6 +308,8 @@ def validate_inversion(inv: DictConfig) -> None:
     _check(inv.truncation > 0, "inversion.truncation", "> 0", inv.truncation)
     _check(inv.chi_weight >= 0, "inversion.chi_weight", ">= 0", inv.chi_weight)
     _check(inv.rbf_bandwidth > 0, "inversion.rbf_bandwidth", "> 0", inv.rbf_bandwidth)
+    lam = inv.schlegl_lambda
+    _check(0.0 <= lam <= 1.0, "inversion.schlegl_lambda", "in [0, 1]", lam)
     check_finite(inv, "inversion")
     check_seed(inv.seed, "inversion.seed")
     q = inv.eps_quantile
@@ -337,6 +352,20 @@ def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
     _check(sc.rbf_bandwidth > 0, "score.rbf_bandwidth", "> 0", sc.rbf_bandwidth)
     _check(sc.feature_layer >= -1, "score.feature_layer", ">= -1", sc.feature_layer)
     _check(
+        sc.get("feature_norm", "l1") in FEATURE_NORMS,
+        "score.feature_norm",
+        f"one of {FEATURE_NORMS}",
+        sc.get("feature_norm"),
+    )
+    w = sc.get("weights")
+    if sc.combine == "fixed":
+        _check(
+            w is not None and len(w) == len(comps) and all(float(v) >= 0 for v in w),
+            "score.weights",
+            f"{len(comps)} weights >= 0 (one per score.components) for combine=fixed",
+            w,
+        )
+    _check(
         sc.discriminator_center in CENTERINGS,
         "score.discriminator_center",
         f"one of {CENTERINGS}",
@@ -344,6 +373,8 @@ def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
     )
     _check(sc.svm_c > 0, "score.svm_c", "> 0", sc.svm_c)
     _check(0.0 < sc.svm_nu <= 1.0, "score.svm_nu", "in (0, 1]", sc.svm_nu)
+    _check(sc.knn_k >= 1, "score.knn_k", ">= 1", sc.knn_k)
+    _check(sc.knn_max_train >= sc.knn_k, "score.knn_max_train", ">= score.knn_k", sc.knn_max_train)
     g = sc.svm_gamma
     _check(
         g in ("scale", "auto")

@@ -4,7 +4,9 @@ A `Recording` is a signal source (read in pieces, so a 24-hour Holter never sits
 whole) plus the reference beat annotations when the input has them. Inputs:
 - WFDB, any record name (`patientA.hea` with its signal file; `<name>.<annotator>` beside it, if
   present, gives reference beats);
-- EDF (wfdb's EDF reader, the whole file at once);
+- EDF / EDF+ / BDF (pyedflib, the `edf` extra: each read opens the file and reads only the
+  requested samples); EDF+ annotations whose text is a beat symbol (N, V, A, ...) are the
+  reference beats, as a `.atr` is for WFDB (their onsets, in seconds, taken as R-peak times);
 - a raw signal as CSV (one column per lead, header = lead names) or NPY ((n,) or (n, leads)),
   with its sampling rate stated (`fs=`).
 
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,13 @@ class Recording:
     ann_symbols: np.ndarray | None = None
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    # where the reference beats come from (summary.json "annotations"), or why there are none
+    ann_info: dict | None = None
+    # EDF signals at different rates: each signal's rate and length; `choose_channels` sets
+    # fs, n_samples and (from ann_seconds: onsets in s, symbols) ann_samples for the chosen ones
+    channel_fs: list[float] | None = None
+    channel_len: list[int] | None = None
+    ann_seconds: tuple[np.ndarray, np.ndarray] | None = None
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -99,9 +107,12 @@ def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
 
     n = int(header.sig_len)
     samples, symbols = _wfdb_annotations(base, annotator, n)
-    return Recording(
+    rec = Recording(
         base.name, float(header.fs), n, list(header.sig_name), read, samples, symbols, "wfdb"
     )
+    if samples is not None:
+        rec.ann_info = {"from": f"{base.name}.{annotator}", "beats": int(len(samples))}
+    return rec
 
 
 def _in_memory(name: str, signal: np.ndarray, fs: float, names: list[str], kind: str) -> Recording:
@@ -111,16 +122,80 @@ def _in_memory(name: str, signal: np.ndarray, fs: float, names: list[str], kind:
     return Recording(name, float(fs), int(signal.shape[0]), names, read, source=kind)
 
 
-def read_edf(path: Path) -> Recording:
-    from wfdb.io.convert.edf import read_edf as wfdb_read_edf
-
+def _pyedflib(path: Path):
     try:
-        rec = wfdb_read_edf(str(path))
-    except Exception as exc:
+        import pyedflib
+    except ImportError as exc:
+        raise GanadInputError(
+            f"input {path}: reading EDF needs pyedflib; install it with pip install 'ganad[edf]'"
+        ) from exc
+    return pyedflib
+
+
+def read_edf(path: Path) -> Recording:
+    """An EDF / EDF+ / BDF file by pyedflib; signals read on demand, only the samples asked
+    for (the header and the EDF+ annotations are read once, here)."""
+    pyedflib = _pyedflib(path)
+    try:
+        with pyedflib.EdfReader(str(path)) as f:
+            names = [str(v).strip() for v in f.getSignalLabels()]
+            rates = [float(v) for v in f.getSampleFrequencies()]
+            lengths = [int(v) for v in f.getNSamples()]
+            onsets, _, texts = f.readAnnotations()
+            plus = f.filetype in (pyedflib.FILETYPE_EDFPLUS, pyedflib.FILETYPE_BDFPLUS)
+    except Exception as exc:  # pyedflib raises OSError, or others on a damaged header
         raise GanadInputError(f"{path} is not a readable EDF file: {exc}") from exc
-    if rec.p_signal is None or not rec.fs:
+    if not names or not max(lengths, default=0) or not all(r > 0 for r in rates):
         raise GanadInputError(f"{path}: the EDF file holds no signal")
-    return _in_memory(path.stem, rec.p_signal, rec.fs, list(rec.sig_name), "edf")
+
+    def read(start: int, stop: int, channels: list[int]) -> np.ndarray:
+        try:
+            with pyedflib.EdfReader(
+                str(path), annotations_mode=pyedflib.DO_NOT_READ_ANNOTATIONS
+            ) as f:
+                cols = [f.readSignal(c, start, stop - start) for c in channels]
+        except Exception as exc:
+            raise GanadInputError(f"{path}: signal cannot be read: {exc}") from exc
+        if any(len(c) != stop - start for c in cols):
+            raise GanadInputError(f"{path}: samples [{start}, {stop}) cannot be read")
+        return np.column_stack(cols).astype(np.float64, copy=False)
+
+    rec = Recording(path.stem, rates[0], lengths[0], names, read, source="edf")
+    if len(set(rates)) > 1 or len(set(lengths)) > 1:
+        rec.channel_fs, rec.channel_len = rates, lengths
+    texts = np.array([str(t).strip() for t in texts], dtype=object)
+    beat = aami_symbols(list(texts)) if len(texts) else np.zeros(0, dtype=bool)
+    kind = "EDF+ annotations" if plus else "EDF annotations"
+    if beat.any():
+        order = np.argsort(np.asarray(onsets)[beat], kind="stable")
+        seconds = np.asarray(onsets, dtype=np.float64)[beat][order]
+        rec.ann_seconds = (seconds, texts[beat][order].astype("<U1"))
+        _annotations_at_rate(rec)
+        rec.ann_info = {"from": kind, "beats": int(len(rec.ann_samples))}
+        if (~beat).any():
+            rec.ann_info["other_annotations"] = int((~beat).sum())
+    elif len(texts):
+        examples = list(dict.fromkeys(texts.tolist()))[:5]
+        rec.ann_info = {
+            "from": kind,
+            "beats": 0,
+            "annotations": int(len(texts)),
+            "examples": examples,
+            "note": f"the file's {len(texts)} {kind} are not beat labels (e.g. {examples}); "
+            "beats come from QRS detection",
+        }
+        rec.notes.append(rec.ann_info["note"])
+    return rec
+
+
+def _annotations_at_rate(rec: Recording) -> None:
+    """EDF annotation onsets (s) as sample indices at rec.fs, within the recording."""
+    if rec.ann_seconds is None:
+        return
+    seconds, symbols = rec.ann_seconds
+    samples = np.round(seconds * rec.fs).astype(np.int64)
+    keep = (samples >= 0) & (samples < rec.n_samples)
+    rec.ann_samples, rec.ann_symbols = samples[keep], symbols[keep]
 
 
 def read_signal_file(path: Path, fs: float | None, leads: list[str] | None) -> Recording:
@@ -223,92 +298,25 @@ def choose_channels(rec: Recording, lead: str, two_leads: bool) -> list[int]:
         )
     first = names.index(lead)
     if not two_leads:
-        return [first]
+        return _at_channel_rate(rec, [first])
     rest = [i for i in range(len(names)) if i != first]
+    if rec.channel_fs is not None:  # the second lead at the first one's rate
+        rest = [i for i in rest if rec.channel_fs[i] == rec.channel_fs[first]]
     if not rest:
         raise GanadInputError(
-            f"record {rec.name} has only lead {lead!r}; the detector was trained on two leads"
+            f"record {rec.name} has only lead {lead!r} (at its rate); the detector was trained "
+            "on two leads"
         )
-    return [first, rest[0]]
+    return _at_channel_rate(rec, [first, rest[0]])
 
 
-def resample_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
-    """(up, down) integers with up / down = fs_out / fs_in (to 1e-6 relative)."""
-    frac = Fraction(fs_out / fs_in).limit_denominator(10000)
-    if abs(float(frac) - fs_out / fs_in) > 1e-6 * fs_out / fs_in:
-        raise GanadInputError(
-            f"cannot resample from {fs_in} Hz to {fs_out} Hz with a rational ratio"
-        )
-    return frac.numerator, frac.denominator
-
-
-def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    if fs_in == fs_out:
-        return signal
-    from scipy.signal import resample_poly
-
-    up, down = resample_ratio(fs_in, fs_out)
-    return resample_poly(signal, up, down, axis=0)
-
-
-# ---------------------------------------------------------------------------------- beats
-
-
-def qrs_detect(signal: np.ndarray, fs: float, method: str, qrs: dict) -> np.ndarray:
-    """Beat samples from wfdb's XQRS or GQRS, moved to the R wave (`correct_peaks`)."""
-    from wfdb import processing
-
-    sig = np.asarray(signal, dtype=np.float64)
-    if len(sig) < int(2 * fs):
-        return np.zeros(0, dtype=np.int64)
-    if method == "xqrs":
-        peaks = processing.xqrs_detect(sig, fs=fs, verbose=False)
-    else:
-        peaks = processing.gqrs_detect(sig, fs=fs)
-    peaks = np.asarray(peaks, dtype=np.int64)
-    if len(peaks) == 0:
-        return peaks
-    radius = max(1, int(round(float(qrs.get("search_radius_s", 0.05)) * fs)))
-    smooth = max(2, int(round(float(qrs.get("smooth_window_s", 0.15)) * fs)))
-    corrected = processing.correct_peaks(
-        sig, peaks, search_radius=radius, smooth_window_size=smooth, peak_dir="compare"
-    )
-    corrected = np.asarray(corrected, dtype=np.int64)
-    corrected = corrected[(corrected >= 0) & (corrected < len(sig))]
-    return np.unique(corrected)
-
-
-def compare_beats(ref: np.ndarray, test: np.ndarray, fs: float, window_s: float) -> dict:
-    """Sensitivity and positive predictivity of detected beats against reference beats
-    (`wfdb.processing.compare_annotations`, a match within `window_s` seconds)."""
-    from wfdb import processing
-
-    width = max(1, int(round(window_s * fs)))
-    if len(ref) == 0 or len(test) == 0:
-        return {
-            "reference_beats": int(len(ref)),
-            "detected_beats": int(len(test)),
-            "matched": 0,
-            "sensitivity": float("nan") if len(ref) == 0 else 0.0,
-            "ppv": float("nan") if len(test) == 0 else 0.0,
-            "match_window_s": window_s,
-            "matches": np.full(len(test), -1, dtype=np.int64),
-        }
-    cmp = processing.compare_annotations(np.asarray(ref), np.asarray(test), width)
-    # matching_sample_nums[i]: index in test matched to ref beat i, or -1
-    matches = np.full(len(test), -1, dtype=np.int64)
-    for i_ref, i_test in enumerate(np.asarray(cmp.matching_sample_nums)):
-        if i_test >= 0:
-            matches[int(i_test)] = i_ref
-    return {
-        "reference_beats": int(len(ref)),
-        "detected_beats": int(len(test)),
-        "matched": int(cmp.tp),
-        "sensitivity": float(cmp.sensitivity),
-        "ppv": float(cmp.positive_predictivity),
-        "match_window_s": window_s,
-        "matches": matches,
-    }
+def _at_channel_rate(rec: Recording, channels: list[int]) -> list[int]:
+    """An EDF whose signals have different rates: the recording takes the chosen ones'."""
+    if rec.channel_fs is not None and rec.channel_len is not None:
+        rec.fs = rec.channel_fs[channels[0]]
+        rec.n_samples = min(rec.channel_len[c] for c in channels)
+        _annotations_at_rate(rec)
+    return channels
 
 
 def aami_class(symbols: np.ndarray) -> np.ndarray:

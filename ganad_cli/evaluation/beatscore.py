@@ -23,15 +23,9 @@ import torch
 from omegaconf import OmegaConf
 
 from ganad_cli.config.choices import BEAT_SOURCES
+from ganad_cli.data.beats import compare_beats, qrs_detect, resample_ratio
 from ganad_cli.data.mitbih import MITBIH_FS, _beatgan, _kachuee, bandpass
-from ganad_cli.data.recording import (
-    Recording,
-    aami_class,
-    choose_channels,
-    compare_beats,
-    qrs_detect,
-    resample_ratio,
-)
+from ganad_cli.data.recording import Recording, aami_class, choose_channels
 from ganad_cli.data.rhythm import CONTEXT_FEATURES, RR_FEATURES, rr_features, template_mse
 from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
@@ -57,6 +51,8 @@ class ScoredRecording:
     info: dict
     top: list[tuple[float, int, np.ndarray, np.ndarray]]  # (score, row, x, x_hat), best first
     envelope: tuple[np.ndarray, np.ndarray, np.ndarray]  # (time_s, min, max) of the lead
+    recording: Recording | None = None  # to read short stretches again (the report's strips)
+    channels: list[int] = field(default_factory=list)  # the recording's channels scored
 
 
 def training_fs(detector: Detector) -> float:
@@ -146,6 +142,12 @@ def beat_source(rec: Recording, beats: str) -> str:
             f"config key 'beats' must be one of {list(BEAT_SOURCES)}, got {beats!r}"
         )
     if beats == "annotations" and rec.ann_samples is None:
+        if rec.ann_info and rec.ann_info.get("note"):
+            raise GanadInputError(
+                f"config key 'beats' is annotations but in record {rec.name} "
+                f"{rec.ann_info['note'].replace('; beats come from QRS detection', '')}; "
+                "expected beat symbols (N, V, A, ...), or beats=auto|xqrs|gqrs"
+            )
         raise GanadInputError(
             f"config key 'beats' is annotations but record {rec.name} has no annotation file "
             "beside it; expected <record>.<annotator> (e.g. 100.atr), or beats=auto|xqrs|gqrs"
@@ -211,6 +213,9 @@ def score_recording(
                 found.append(glob[core(c0, c1, glob)])
                 if len(chunks) == 1:
                     cached[(c0, c1)] = (o, sig)
+                else:
+                    del sig
+                    _release_freed_memory()
                 progress.update(c1 - c0)
             beats = np.unique(_cat(found, np.int64))
             if len(beats) > 1:
@@ -231,6 +236,8 @@ def score_recording(
             lo, hi = np.searchsorted(beats, [o, o + len(sig)])
             idx = np.arange(lo, hi)
             mine = core(c0, c1, beats[idx])
+            if len(chunks) > 1:
+                _release_freed_memory()  # the previous chunk's arrays
             if not mine.any():
                 continue
             if data.bandpass:
@@ -272,6 +279,8 @@ def score_recording(
         "beats_from": method,
         "chunks": len(chunks),
     }
+    if rec.ann_info:
+        info["annotations"] = dict(rec.ann_info)
     if rec.ann_samples is not None:
         if method == "annotations":
             symbols = rec.ann_symbols[src]
@@ -291,7 +300,32 @@ def score_recording(
     frame["score"] = score
     for name in names:
         frame[name] = comps[name]
-    return ScoredRecording(frame, info, top, _merge_envelope(env_min, env_max, bins, fs_in))
+    envelope = _merge_envelope(env_min, env_max, bins, fs_in)
+    return ScoredRecording(frame, info, top, envelope, rec, channels)
+
+
+def _release_freed_memory() -> None:
+    """Give the C heap's free pages back to the system after a chunk (glibc's malloc_trim;
+    nothing elsewhere). A chunk's signal, windows and model activations are freed at its end,
+    but glibc raises its mmap threshold after large frees, so the next chunk's arrays come from
+    the heap and the freed pages stay resident: without this, the resident memory of a long
+    recording grew by ~10 MB per chunk although Python's own objects did not
+    (scripts/bench_detect_holter.py, tracemalloc)."""
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
 
 
 def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:

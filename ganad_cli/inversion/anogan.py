@@ -22,7 +22,7 @@ import torch
 
 from ganad_cli.config.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
 from ganad_cli.config.schema.detection import InversionConfig
-from ganad_cli.inversion.similarity import distance
+from ganad_cli.inversion.criteria import dissimilarity, target_features
 from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import bar
 from ganad_cli.types import InversionResult
@@ -173,6 +173,7 @@ def _search_chunk(
     momentum: float = 0.0,
     lr_gamma: float = 0.98,
     truncation: float = TRUNCATION,
+    schlegl_lambda: float = DEFAULTS.schlegl_lambda,
 ) -> InversionResult:
     n = len(x)
     device = x.device
@@ -190,11 +191,12 @@ def _search_chunk(
     opt = _make_optimizer(optimizer, z, lr, momentum)
     sched = _make_schedule(lr_schedule, opt, n_max, lr_gamma)
     mode = model.latent_mode_norm()
+    f_x = target_features(model, x, similarity)  # f(x) once, for the feature-based losses
     for t in range(n_max + 1):
         last = t == n_max
         with torch.set_grad_enabled(not last):
             x_hat = model.decode(z)
-            dist = distance(xa, x_hat, similarity, bandwidth)
+            dist = dissimilarity(model, xa, x_hat, similarity, bandwidth, f_x, schlegl_lambda)
         d = dist.detach()
         done = d < eps
         if last:
@@ -218,6 +220,7 @@ def _search_chunk(
         if done.any():  # converged rows leave: cut z, its gradient and the optimiser state
             z = _shrink(opt, z, keep)
             xa, rows = xa[keep], rows[keep]
+            f_x = f_x[keep] if f_x is not None else None
         opt.step()
         if restriction == "clamp":
             with torch.no_grad():
@@ -254,6 +257,7 @@ def anogan_invert(
     momentum: float = DEFAULTS.momentum,
     lr_gamma: float = DEFAULTS.lr_gamma,
     truncation: float = TRUNCATION,
+    schlegl_lambda: float = DEFAULTS.schlegl_lambda,
 ) -> InversionResult:
     """Invert every row of x. Initial z is drawn once for all rows (so results do not depend on
     batch_size); with `restarts` K > 1 each row is searched from K starts and the best kept
@@ -288,6 +292,7 @@ def anogan_invert(
         momentum=momentum,
         lr_gamma=lr_gamma,
         truncation=truncation,
+        schlegl_lambda=schlegl_lambda,
     )
     k = restarts
     parts = []

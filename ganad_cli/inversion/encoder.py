@@ -7,7 +7,7 @@ import torch
 from ganad_cli.config.choices import uses_encoder
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.anogan import DEFAULTS, folded_networks, frozen
-from ganad_cli.inversion.similarity import distance
+from ganad_cli.inversion.criteria import dissimilarity
 from ganad_cli.models.base import GanadModule
 from ganad_cli.types import InversionResult
 
@@ -37,6 +37,7 @@ def encoder_invert(
     similarity: str = DEFAULTS.similarity,
     bandwidth: float = DEFAULTS.rbf_bandwidth,
     eps: float = DEFAULTS.eps,
+    schlegl_lambda: float = DEFAULTS.schlegl_lambda,
 ) -> InversionResult:
     require_encoder(model)
     device = next(model.parameters()).device
@@ -46,7 +47,7 @@ def encoder_invert(
             xb = x[i : i + batch_size].to(device)
             z = model.encode(xb)
             x_hat = model.decode(z)
-            d = distance(xb, x_hat, similarity, bandwidth)
+            d = dissimilarity(model, xb, x_hat, similarity, bandwidth, lam=schlegl_lambda)
             zeros = torch.zeros(len(xb), dtype=torch.long, device=device)
             parts.append(InversionResult(z, x_hat, zeros, d < eps, d))
     return InversionResult.cat(parts)

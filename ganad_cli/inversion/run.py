@@ -57,7 +57,12 @@ def invert(
             "call ganad_cli.inversion.run.calibrate_eps(model, x_val, label_val, cfg) first"
         )
     _move(model, g("device"))
-    common = dict(similarity=g("similarity"), bandwidth=g("rbf_bandwidth"), eps=g("eps"))
+    common = dict(
+        similarity=g("similarity"),
+        bandwidth=g("rbf_bandwidth"),
+        eps=g("eps"),
+        schlegl_lambda=g("schlegl_lambda"),
+    )
     name = cfg["name"]
     if name == "encoder":
         return encoder_invert(model, x, batch_size=g("batch_size"), **common)

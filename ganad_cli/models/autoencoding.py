@@ -151,12 +151,18 @@ class BeatGAN(_AutoencodingGAN):
 
 
 class BetaVAEGAN(_AutoencodingGAN):
-    """beta-VAEGAN (Lueer et al. 2023): VAE encoder/decoder plus a discriminator.
+    """beta-VAEGAN (Lueer et al. 2023) as ecgan trains it (emundo/ecgan, see
+    conf/experiment/betavaegan_mitbih.yaml for file:line of each element).
 
-    Loss = rec + beta_t * KL + w_adv * non-saturating adversarial loss on reconstructions and prior
-    samples; rec is the per-element squared error and KL is summed over latent dims and divided by
-    channels * length (the beta-VAE balance). beta_t ramps linearly from 0 to beta over the first
-    `kl_warmup` fraction of training batches (0 = no warm-up). `encode` returns the mean.
+    G loss = rec + beta_t * KL + w_adv * feature matching (ecgan utils/losses.py:444-460):
+    rec is the mean squared error (ecgan: summed MSE times 1 / (batch * channels * length)); KL
+    is summed over latent dimensions and averaged over the batch (losses.py:113-115), not divided
+    by channels * length; the feature term is the MSE of the discriminator's features of x_hat
+    and x, weight w_adv = 1. D is a BCE discriminator that rejects reconstructions only
+    (losses.py:383-399), and steps before G on each batch (model.update_order=d_first, ecgan
+    modules/generative/base/gan_module.py:212-225). beta_t ramps linearly from 0 to beta over
+    the first `kl_warmup` fraction of training batches (0 = none, ecgan's default). `encode`
+    returns the mean.
     """
 
     variational = True
@@ -164,25 +170,37 @@ class BetaVAEGAN(_AutoencodingGAN):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)[0]
 
+    def reparameterised(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x)
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar), mu, logvar
+
+    def discriminator_fakes(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """ecgan's D rejects G of a reparameterised sample of E(x) (sampler.py:346-360)."""
+        return [self.generator(self.reparameterised(x)[0])]
+
     def beta_now(self) -> float:
         c = self.cfg
         if c.kl_warmup <= 0 or self._trainer is None:
             return float(c.beta)
         return float(c.beta) * min(1.0, training_progress(self) / c.kl_warmup)
 
+    @staticmethod
+    def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """KL(q(z|x) || N(0, I)) summed over latent dimensions, averaged over the batch."""
+        return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).flatten(1).sum(1)).mean()
+
     def generator_loss(self, x):
-        mu, logvar = self.encoder(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z, mu, logvar = self.reparameterised(x)
         x_hat = self.generator(z)
-        x_p = self.generator(self.sample_z(len(x)))
         rec = F.mse_loss(x_hat, x)
-        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
-        kl_term = kl / (self.channels * self.length)
-        adv = 0.5 * (bce(self.discriminator(x_hat)[0], 1.0) + bce(self.discriminator(x_p)[0], 1.0))
+        kl = self.kl_divergence(mu, logvar)
+        _, f_x = self.discriminator(x)
+        _, f_hat = self.discriminator(x_hat)
+        adv = F.mse_loss(f_hat, f_x.detach())
         beta = self.beta_now()
-        loss = rec + beta * kl_term + self.cfg.w_adv * adv
+        loss = rec + beta * kl + self.cfg.w_adv * adv
         logs = {"train/rec": rec, "train/kl": kl, "train/adv": adv, "train/beta": beta}
-        return loss, logs, [x_hat, x_p]
+        return loss, logs, [x_hat]
 
 
 class Autoencoder(GanadModule):

@@ -79,6 +79,10 @@ class GanadModule(pl.LightningModule):
         generic one (discriminator features of x and of x_hat). ALAD uses D_xx."""
         return None
 
+    def score_logit(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor | None:
+        """The logit the discriminator score uses, or None for D(x_hat). BiGAN/ALAD: D(x, E(x))."""
+        return None
+
     def loss_is_finite(self, *losses: torch.Tensor) -> None:
         for loss in losses:
             if not torch.isfinite(loss).all():

@@ -46,6 +46,15 @@ class BiGAN(GanadModule):
     def discriminators(self) -> list[torch.nn.Module]:
         return [self.discriminator]
 
+    def score_logit(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """Zenati et al. 2018 (EGBAD): the discriminator score is the BCE of D(x, E(x))."""
+        return self.discriminator(x, self.encoder(x))[0]
+
+    def feature_pair(self, x: torch.Tensor, x_hat: torch.Tensor):
+        """Zenati et al. 2018 (EGBAD): features of (x, E(x)) against (G(E(x)), E(x))."""
+        z = self.encoder(x)
+        return self.discriminator(x, z)[1], self.discriminator(x_hat, z)[1]
+
     def configure_optimizers(self):
         c = self.cfg
         ge = itertools.chain(self.generator.parameters(), self.encoder.parameters())

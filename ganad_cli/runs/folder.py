@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.config import to_plain
 from ganad_cli.errors import GanadInputError
+from ganad_cli.runs.detector_file import expected_shape, sampling_rate_hz
+
+if TYPE_CHECKING:
+    from ganad_cli.detector import Detector
 
 # the groups `ganad evaluate` may choose anew for a trained run
 GROUPS = ("inversion", "score", "threshold")
@@ -93,3 +98,51 @@ def check_same_splits(run_dir: Path, info: dict) -> None:
             f"run {run_dir}: its data config now gives other splits than in training "
             f"(run, now: {diff}); the data files changed since the run"
         )
+
+
+def load_run_detector(run_dir: Path, run_cfg: Any = None) -> Detector:
+    """A run folder's detector.pt, checked against the folder's own config: the same model, data,
+    window shape and sampling rate (a detector copied in from another run is refused). A folder
+    holding only a detector.pt (ganad detect) has nothing to check it against."""
+    from omegaconf import OmegaConf
+
+    from ganad_cli.detector import Detector
+
+    path = run_dir / "detector.pt"
+    detector = Detector.load(path)
+    if run_cfg is None:
+        configs = ("effective_config.yaml", ".hydra/config.yaml")
+        if not any((run_dir / name).is_file() for name in configs):
+            return detector  # a detector on its own (no run config to disagree with)
+        run_cfg = _run_config(run_dir)
+    model = OmegaConf.select(run_cfg, "model.name")
+    data = OmegaConf.to_container(run_cfg.data, resolve=False)
+    meta = detector.metadata
+    checks = [
+        ("model.name", model, meta["model_name"]),
+        ("data.name", data.get("name"), detector.data.get("name")),
+        ("sampling rate (Hz)", sampling_rate_hz(data), meta["sampling_rate_hz"]),
+    ]
+    shape = expected_shape(data)
+    if shape is not None:
+        checks.append(("window shape (channels, length)", list(shape), meta["input_shape"]))
+    for what, run_value, detector_value in checks:
+        if run_value != detector_value:
+            raise GanadInputError(
+                f"{path}: the detector was made for {what} {detector_value!r}, but its run folder "
+                f"{run_dir} has {run_value!r}; expected the detector 'ganad train' wrote there"
+            )
+    return detector
+
+
+def _run_config(run_dir: Path) -> Any:
+    """The run's config: effective_config.yaml (a `ganad evaluate` folder) or .hydra/config.yaml."""
+    effective = run_dir / "effective_config.yaml"
+    if effective.is_file():
+        from ganad_cli.runs.untrusted import read_saved_config
+
+        cfg = read_saved_config(effective)
+        if "model" not in cfg or "data" not in cfg:
+            raise GanadInputError(f"run config {effective} lacks model or data")
+        return cfg
+    return load_run_config(run_dir)

@@ -8,6 +8,8 @@
    `svm`: RBF SVC on the standardised component vector when validation has both labels
    (Lueer et al. 2023), otherwise a OneClassSVM on validation normals.
    `single`: exactly one component.
+   `fixed`: the weights given in `score.weights` (a paper's own score, e.g. f-AnoGAN's
+   residual + kappa * feature MSE with score.standardize=false); no label is used.
 
 The fitted SVM is kept as plain arrays (support vectors, dual coefficients, intercept, gamma) and
 its decision function is rebuilt from them, so the detector loads with weights_only=True.
@@ -170,6 +172,9 @@ def fit_combination(comps: dict[str, np.ndarray], labels: np.ndarray, cfg: Any) 
     if combine == "svm":
         fitted.svm = asdict(fit_svm(z, labels, cfg))
         fitted.weights = []  # the SVM replaces the linear weights
+        return fitted
+    if combine == "fixed":  # the paper's own weights (f-AnoGAN: 1 and kappa), nothing fitted
+        fitted.weights = [float(v) for v in cfg.get("weights")]
         return fitted
     if combine == "equal":  # label-free: the standardisation above saw validation normals only
         return fitted

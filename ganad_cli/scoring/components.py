@@ -22,8 +22,9 @@ from ganad_cli.config.choices import (  # noqa: F401 (re-exported)
     RESIDUAL_NORMS,
 )
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import InversionResult, distance
+from ganad_cli.inversion.similarity import distance
 from ganad_cli.models.base import GanadModule
+from ganad_cli.types import InversionResult
 
 _FEATURE_MODULES = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU)
 
@@ -110,17 +111,23 @@ def compute_components(
 
     - residual: l1 / l2 (mean over elements) or rbf (1 - k(x, x_hat)) between x and x_hat.
     - discriminator: BCE of D(x_hat) against "real" (softplus(-logit)); the negated critic
-      value for Wasserstein critics.
-    - feature_matching: mean |f(x) - f(x_hat)| on discriminator layer `feature_layer`
+      value for Wasserstein critics. BiGAN/ALAD score D(x, E(x)) instead (`model.score_logit`),
+      as Zenati et al. 2018 do.
+    - feature_matching: mean |f(x) - f(x_hat)| (score.feature_norm=l1) or mean squared
+      (l2, f-AnoGAN's feature MSE) on discriminator layer `feature_layer`
       (-1: the feature tensor the discriminator returns; k >= 0: output of its k-th
       conv/linear/recurrent layer, see `feature_layers`). With feature_layer -1, ALAD uses its
-      D_xx features of (x, x) and (x, x_hat), the paper's score (`model.feature_pair`).
-    - latent_norm: | ||z|| - mode of the chi distribution with d_z degrees of freedom |.
-    - latent_residual: ||E(x) - E2(x_hat)||_2 (GANomaly: model.encode_reconstruction).
+      D_xx features of (x, x) and (x, x_hat), the paper's score (`model.feature_pair`); BiGAN
+      compares f(x, E(x)) with f(x_hat, E(x)) (Zenati et al. 2018, the feature-matching loss).
+    - latent_norm: | ||z|| - c |, c the mode of the chi distribution with d_z degrees of freedom
+      (AnoGAN's z), or score_cfg["latent_norm_center"] when fitted (encoder codes: the median
+      norm of the validation normals' codes, `scoring.latent_center`).
+    - latent_residual: ||E(x) - E2(x_hat)||_2^2 (GANomaly's score; model.encode_reconstruction).
     """
     check_compatible(model, {**dict(score_cfg), "components": names})
     device = next(model.parameters()).device
     layer = int(score_cfg.get("feature_layer", -1))
+    feature_norm = score_cfg.get("feature_norm", "l1")
     out: dict[str, list[np.ndarray]] = {n: [] for n in names}
     was_training = model.training
     model.eval()
@@ -139,19 +146,25 @@ def compute_components(
                     score_cfg.get("rbf_bandwidth", 1.0),
                 )
             elif name == "discriminator":
-                v = -d_hat if model.wasserstein else F.softplus(-d_hat)
+                logit = model.score_logit(xb, xh)  # BiGAN/ALAD: D(x, E(x)) (Zenati et al.)
+                d = d_hat if logit is None else logit
+                v = -d if model.wasserstein else F.softplus(-d)
             elif name == "feature_matching":
                 pair = model.feature_pair(xb, xh) if layer < 0 else None
-                if pair is not None:  # the model's own feature score (ALAD: D_xx)
+                if pair is not None:  # the model's own feature score (ALAD: D_xx; BiGAN)
                     f_x, f_model = pair
-                    v = (f_x - f_model).abs().mean(1)
                 else:
                     _, f_x = _features(model, xb, layer)
-                    v = (f_x - f_hat).abs().mean(1)
+                    f_model = f_hat
+                diff = (f_x - f_model).flatten(1)
+                v = diff.pow(2).mean(1) if feature_norm == "l2" else diff.abs().mean(1)
             elif name == "latent_norm":
-                v = (zb.norm(dim=1) - model.latent_mode_norm()).abs()
+                center = score_cfg.get("latent_norm_center")  # fitted for encoder codes
+                ref = model.latent_mode_norm() if center is None else float(center)
+                v = (zb.flatten(1).norm(dim=1) - ref).abs()
             else:  # latent_residual
-                v = (model.encode(xb) - model.encode_reconstruction(xh)).flatten(1).norm(dim=1)
+                diff = (model.encode(xb) - model.encode_reconstruction(xh)).flatten(1)
+                v = diff.pow(2).sum(1)
             out[name].append(v.float().cpu().numpy())
     model.train(was_training)
     return {n: np.concatenate(v) for n, v in out.items()}

@@ -11,6 +11,8 @@ Writes bench.csv and bench.md (laid out like Table 1 of the survey) into the run
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import time
@@ -26,31 +28,17 @@ from sklearn.model_selection import train_test_split
 
 from ganad_cli.config import check_finite, check_seed
 from ganad_cli.config.choices import INVERSIONS
-from ganad_cli.detector import Detector, load_run_detector
+from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.hardware import device_info
 from ganad_cli.inversion import InversionResult, invert, prior_starts
-from ganad_cli.io import atomic_write_text
 from ganad_cli.progress import bar
+from ganad_cli.runs.bench_tables import COLUMNS, LABELS, finished_rows, row_key, write_tables
+from ganad_cli.runs.folder import load_run_detector
 
 log = logging.getLogger("ganad")
 
-LABELS = {"anogan": "AnoGAN", "encoder_then_anogan": "Encoder + AnoGAN", "encoder": "Encoder"}
 SHOWN_KEYS = ("lr", "optimizer", "lr_schedule", "similarity", "restarts", "restriction", "seed")
-COLUMNS = [
-    "inversion",
-    "eps",
-    "n_max",
-    "batch",
-    "n",
-    "ms_per_sample_mean",
-    "ms_per_sample_std",
-    "samples_per_s",
-    "mean_steps",
-    "fraction_converged",
-    "auroc",
-    "timings",
-]
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:
@@ -88,6 +76,8 @@ def validate_bench(cfg: DictConfig) -> None:
     _check(cfg.device in ("cpu", "cuda"), "device", "cpu or cuda", cfg.device)
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise GanadInputError("config key 'device' is cuda, but CUDA is not available here")
+    r = cfg.get("resume", False)
+    _check(isinstance(r, bool), "resume", "true or false", r)
     t = cfg.get("threads")
     _check(t is None or int(t) >= 1, "threads", "null or >= 1", t)
 
@@ -213,47 +203,20 @@ def bench_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.sort(sub)
 
 
-def _fmt(v: Any, spec: str) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
-
-
-def markdown(frame: pd.DataFrame, meta: dict) -> str:
-    hw = meta["hardware"]
-    lines = [
-        f"# Inference benchmark: {meta['model']} on {meta['data']}",
-        "",
-        f"Run: `{meta['run']}`. {meta['n']} test samples ({meta['n_anomalous']} anomalous), "
-        f"stratified seeded subset of {meta['n_test']}. Inversion settings not in the grid are "
-        f"the run's: {meta['base_inversion']}.",
-        "",
-        f"Hardware: {hw['device']} ({hw['device_name']}), {hw['cpu_count']} CPUs, "
-        f"torch {hw['torch']} with {hw['torch_threads']} threads; load average at start "
-        f"{hw['load_average']}.",
-        "",
-        "| | ε | n_max | batch size | Runtime (ms/sample) | samples/s | mean steps | converged "
-        "| test AUROC |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in frame.to_dict("records"):
-        eps = None if pd.isna(r["eps"]) else r["eps"]
-        n_max = None if pd.isna(r["n_max"]) else int(r["n_max"])
-        lines.append(
-            f"| {LABELS[r['inversion']]} | {_fmt(eps, 'g')} | {_fmt(n_max, 'd')} | {r['batch']} | "
-            f"{r['ms_per_sample_mean']:.4g} ± {r['ms_per_sample_std']:.2g} | "
-            f"{r['samples_per_s']:.4g} | {r['mean_steps']:.1f} | "
-            f"{r['fraction_converged']:.3f} | {r['auroc']:.4f} |"
-        )
-    conv = frame[frame.eps.notna()].groupby("eps").fraction_converged.mean()
-    if len(conv):
-        lines += ["", "Fraction of samples converged (similarity < ε), mean over rows, by ε: "]
-        lines.append(", ".join(f"ε {e:g}: {v:.3f}" for e, v in conv.items()) + ".")
-    lines += [
-        "",
-        "Runtime: mean ± std over timed batches of ms per sample (warm-up excluded"
-        + ("; CUDA synchronised)." if hw["device"] == "cuda" else ")."),
-        "",
-    ]
-    return "\n".join(lines)
+def setup_id(cfg: DictConfig, base: dict, n: int) -> str:
+    """What, beyond a row's own key, decides its numbers: rows of another setup are not reused."""
+    b = cfg.bench
+    fields = {
+        "n": n,
+        "seed": int(b.seed),
+        "min_timings": int(b.min_timings),
+        "warmup_steps": int(b.warmup_steps),
+        "device": str(cfg.device),
+        "threads": torch.get_num_threads(),
+        "inversion": {k: base[k] for k in sorted(base)},
+    }
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def run_bench(cfg: DictConfig) -> pd.DataFrame:
@@ -280,16 +243,43 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
     base = {**dict(detector.inversion), **OmegaConf.to_container(bench.inversion, resolve=True)}
     base.pop("device", None)
     hw = device_info(device)
-    rows = []
     plan = plan_rows(bench, len(x), bool(detector.model.has_encoder))
+    setup = setup_id(cfg, base, len(x))
+    done = finished_rows(run_dir / "bench.csv", setup) if cfg.get("resume") else {}
+    shown = {k: base[k] for k in SHOWN_KEYS if k in base}
+    meta = {
+        "run": str(run_dir),
+        "model": run_cfg.model.name,
+        "data": run_cfg.data.name,
+        "n": len(x),
+        "n_anomalous": int(y.sum()),
+        "n_test": len(y_all),
+        "base_inversion": ", ".join(f"{k}={v}" for k, v in sorted(shown.items())),
+        "hardware": hw,
+    }
+    rows: list[dict] = []
     progress = bar(len(plan), "bench rows", unit="row")
     for k, row in enumerate(plan):
         progress.update(1)
+        if row_key(row) in done:  # resume=true: measured by an earlier, interrupted bench
+            rows.append(done[row_key(row)])
+            log.info("bench %d/%d: kept from bench.csv (resume)", k + 1, len(plan))
+            continue
         inv_cfg = row_config(base, row)
-        result = measure_row(
-            detector, x, y, inv_cfg, device, int(bench.min_timings), int(bench.warmup_steps)
-        )
-        rows.append({**row, **result})
+        try:
+            result = measure_row(
+                detector, x, y, inv_cfg, device, int(bench.min_timings), int(bench.warmup_steps)
+            )
+        except KeyboardInterrupt:
+            progress.close()
+            raise KeyboardInterrupt(
+                f"bench interrupted at row {k + 1}/{len(plan)}; the {len(rows)} finished rows are "
+                f"in {run_dir / 'bench.csv'}; continue with: ganad bench run={run_dir} "
+                "resume=true (and the same grid)"
+            ) from None
+        hw_cols = {f"hw_{key}": v for key, v in hw.items()}
+        rows.append({**row, **result, **hw_cols, "setup": setup})
+        write_tables(run_dir, rows, meta)  # every finished row is on disk at once
         log.info(
             "bench %d/%d %s eps=%s n_max=%s batch=%d: %.4g ms/sample, %.1f steps, "
             "%.3f converged, auroc %.4f",
@@ -304,21 +294,7 @@ def run_bench(cfg: DictConfig) -> pd.DataFrame:
             result["fraction_converged"],
             result["auroc"],
         )
-    frame = pd.DataFrame(rows, columns=COLUMNS)
     progress.close()
-    shown = {k: base[k] for k in SHOWN_KEYS if k in base}
-    meta = {
-        "run": str(run_dir),
-        "model": run_cfg.model.name,
-        "data": run_cfg.data.name,
-        "n": len(x),
-        "n_anomalous": int(y.sum()),
-        "n_test": len(y_all),
-        "base_inversion": ", ".join(f"{k}={v}" for k, v in sorted(shown.items())),
-        "hardware": hw,
-    }
-    hw_cols = {f"hw_{k}": v for k, v in hw.items()}
-    atomic_write_text(run_dir / "bench.csv", frame.assign(**hw_cols).to_csv(index=False))
-    atomic_write_text(run_dir / "bench.md", markdown(frame, meta))
+    frame = write_tables(run_dir, rows, meta)
     log.info("bench: wrote %s and %s", run_dir / "bench.csv", run_dir / "bench.md")
-    return frame
+    return frame[COLUMNS]

@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.config.choices import DETECT_TAUS
 from ganad_cli.data.recording import RECORDING_FORMATS, Recording, choose_channels
-from ganad_cli.detector import Detector, load_run_detector
+from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.evaluation.beatscore import (
     BeatOptions,
@@ -39,6 +39,7 @@ from ganad_cli.evaluation.beatscore import (
 )
 from ganad_cli.evaluation.windows import input_format, read_input, read_windows, score_windows
 from ganad_cli.io import atomic_write_json, atomic_write_text
+from ganad_cli.runs.folder import load_run_detector
 
 log = logging.getLogger("ganad")
 
@@ -112,6 +113,16 @@ def beat_options(cfg: DictConfig) -> BeatOptions:
     return opts
 
 
+def report_options(cfg: DictConfig) -> tuple[int, float]:
+    """(zoom_k, zoom_s): how many zoomed strips the report shows, and their length in s."""
+    k, seconds = int(cfg.get("zoom_k", 6)), float(cfg.get("zoom_s", 10.0))
+    if k < 0 or not seconds > 0:
+        raise GanadInputError(
+            f"config keys 'zoom_k' must be >= 0 and 'zoom_s' > 0, got {k} and {seconds}"
+        )
+    return k, seconds
+
+
 def tau_options(cfg: DictConfig) -> dict:
     tau = str(cfg.get("tau", "run"))
     if tau not in DETECT_TAUS:
@@ -147,6 +158,7 @@ def precheck(overrides: list[str], multirun: bool) -> None:
     tau_options(cfg)
     if fmt in RECORDING_FORMATS:
         opts = beat_options(cfg)
+        report_options(cfg)
         rec = open_recording(cfg, path, fmt)
         data = _check_recording_detector(detector)
         beat_source(rec, opts.beats)
@@ -201,7 +213,8 @@ def _detect_recording(
     if cfg.get("report", True):
         from ganad_cli.runs.detect_report import write_report
 
-        summary["report"] = str(write_report(out_dir, result, summary))
+        zoom_k, zoom_s = report_options(cfg)
+        summary["report"] = str(write_report(out_dir, result, summary, zoom_k, zoom_s))
     atomic_write_json(out_dir / "summary.json", summary)
     for note in rec.notes:
         log.info("%s: %s", rec.name, note)

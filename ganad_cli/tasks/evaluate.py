@@ -21,7 +21,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.config import validate_config
-from ganad_cli.detector import Detector, load_run_detector
+from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.encoder import check_inversion
 from ganad_cli.io import atomic_write_json, atomic_write_text
@@ -29,6 +29,7 @@ from ganad_cli.runs.folder import (
     check_same_splits,
     effective_config,
     load_run_config,
+    load_run_detector,
     run_folder,
 )
 

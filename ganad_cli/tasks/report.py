@@ -6,7 +6,9 @@ model, inversion, score, threshold, data and trainer settings agree, apart from 
 and where it ran (accelerator, devices, progress bar: WHERE_KEYS), form one row ("differs" names
 the settings that tell rows of the same names apart); the metrics are shown as mean +- std
 (sample std, ddof=1) over those runs with their count.
-Writes report.md and report.csv into <dir> (or --out) and prints the Markdown table.
+Writes report.md and report.csv into <dir> (or --out), with report.png and report.html (test
+AUROC per configuration, std error bars: ganad_cli.runs.report_summary), and prints the Markdown
+table.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from ganad_cli.config.keys import REPORT_GROUPS
 from ganad_cli.errors import GanadInputError
-from ganad_cli.io import atomic_write_text
+from ganad_cli.io import atomic_write_bytes, atomic_write_text
 
-GROUPS = ("model", "inversion", "score", "threshold", "data")
+GROUPS = REPORT_GROUPS
 # groups without a name that still tell configurations apart (2 epochs vs 6 epochs)
 SETTING_GROUPS = ("trainer",)
 CONFIG_GROUPS = (*GROUPS, *SETTING_GROUPS)
@@ -224,14 +227,22 @@ def build_report(
     if skipped:
         text += f"\nSkipped {len(skipped)} run(s):\n\n" + "".join(f"- {s}\n" for s in skipped)
     out = Path(out) if out else root
-    files = {
+    from ganad_cli.runs.report_summary import figure_png, html_page
+
+    png = figure_png(table)
+    files: dict[Path, str | bytes] = {
         out / "report_runs.csv": runs.to_csv(index=False),
         out / "report.csv": table.to_csv(index=False),
+        out / "report.png": png,  # test AUROC per configuration, std error bars
+        out / "report.html": html_page(f"ganad report: {root}", png, markdown(table), table),
         out / "report.md": text,  # last: its presence says the report is complete
     }
     try:
         for path, content in files.items():
-            atomic_write_text(path, content)
+            if isinstance(content, bytes):
+                atomic_write_bytes(path, content)
+            else:
+                atomic_write_text(path, content)
     except OSError as exc:  # full disk, unwritable --out: no half report is left behind
         from ganad_cli.boundary import os_error
 

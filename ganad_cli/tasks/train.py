@@ -17,9 +17,10 @@ from ganad_cli.data import load_samples
 from ganad_cli.data.base import Splits
 from ganad_cli.data.datamodule import WindowDataModule
 from ganad_cli.data.splits import make_splits
+from ganad_cli.errors import GanadInputError
 from ganad_cli.evaluation.fit import fit_detector
 from ganad_cli.evaluation.results import evaluate_into
-from ganad_cli.hardware import hardware
+from ganad_cli.hardware import check_hardware, hardware
 from ganad_cli.io import atomic_write_json
 from ganad_cli.models import build_model
 from ganad_cli.progress import set_quiet
@@ -41,6 +42,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     one subset shared by several methods) replaces the split the data config would make."""
     validate_config(cfg)
     check_applied_keys(cfg)
+    check_hardware(cfg.trainer)
     set_quiet(quiet_mode(cfg))
     threads = apply_threads(cfg.get("threads"))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -60,8 +62,16 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     datamodule = WindowDataModule(splits, cfg.data.batch_size, cfg.data.num_workers, cfg.seed)
     ckpt_path = None
     if cfg.get("resume"):
-        ckpt_path = str(Path(cfg.resume) / "checkpoints" / "last.ckpt")
+        from ganad_cli.training.interrupts import resume_checkpoint
+
+        found = resume_checkpoint(Path(cfg.resume))
+        if found is None:
+            raise GanadInputError(f"resume: no checkpoint in {Path(cfg.resume) / 'checkpoints'}")
+        ckpt_path = str(found)
         log.info("resuming from %s", ckpt_path)
+    from ganad_cli.training.tracking import log_config
+
+    log_config(trainer, cfg, model)  # the full resolved config as every logger's hyperparameters
     t0 = time.perf_counter()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)

@@ -23,17 +23,6 @@ def quiet_mode(cfg: DictConfig) -> bool:
     return bool(cfg.get("quiet", False)) or os.environ.get("CI", "").lower() in ("1", "true")
 
 
-class SaveOnInterrupt(pl.Callback):
-    """Save a checkpoint when the user presses Ctrl-C (Lightning then stops gracefully)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception) -> None:
-        if isinstance(exception, KeyboardInterrupt):
-            trainer.save_checkpoint(str(self.path), weights_only=False)  # full state, to resume
-
-
 def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) -> pl.Trainer:
     """Lightning Trainer with checkpoints, Ctrl-C handling and plots. With
     `trainer.select_epoch=best_val_auroc`, `val` feeds the per-epoch validation AUROC that picks
@@ -85,8 +74,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
         )
     )
     # Ctrl-C mid-epoch keeps its state in interrupted.ckpt; last.ckpt stays the last whole epoch.
-    on_interrupt = SaveOnInterrupt(run_dir / "checkpoints" / "interrupted.ckpt")
-    callbacks.append(on_interrupt)
+    from ganad_cli.training.interrupts import interrupt_callback
+
+    callbacks.append(interrupt_callback(run_dir))
+    from ganad_cli.training.tracking import EpochLine
+
+    callbacks.append(EpochLine())  # stdout not a terminal: one line per epoch
     if cfg.get("plots", True):
         from ganad_cli.training.callbacks import SampleGrid
 
@@ -140,18 +133,15 @@ def build_logger(cfg: DictConfig, run_dir: Path):
     if name == "tensorboard":
         return pl.loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
     if name == "wandb":
-        from hydra.core.hydra_config import HydraConfig
+        from ganad_cli.training.tracking import wandb_identity
 
-        group = cfg.logger.group
-        job = run_dir.name
-        if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
-            group = group or Path(HydraConfig.get().sweep.dir).name
-            job = f"{group}-{HydraConfig.get().job.num}"
+        who = wandb_identity(cfg, run_dir)
         return pl.loggers.WandbLogger(
             project=cfg.logger.project,
             save_dir=str(run_dir),
-            name=job,
-            group=group,
+            name=who["name"],
+            group=who["group"],
+            job_type=who["job_type"],
             tags=list(cfg.logger.tags),
             offline=cfg.logger.mode != "online",
             config=to_plain(cfg),
@@ -162,7 +152,10 @@ def build_logger(cfg: DictConfig, run_dir: Path):
 
 def log_results(trainer: pl.Trainer, metrics: dict, run_dir: Path) -> None:
     """Final metrics (and, for wandb, plots and the detector) to every configured logger."""
+    from ganad_cli.training.tracking import log_final
+
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "objective"}
+    log_final(trainer, metrics, run_dir)  # hp_metric, plots as TensorBoard images
     for logger in trainer.loggers:
         logger.log_metrics(flat, step=trainer.global_step)
         logger.save()

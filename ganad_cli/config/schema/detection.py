@@ -17,6 +17,8 @@ class InversionConfig:
     batch_size: int = 256
     similarity: str = "l1"
     rbf_bandwidth: float = 1.0
+    # similarity=schlegl: (1 - lambda) * residual + lambda * feature loss (Schlegl et al. 2017)
+    schlegl_lambda: float = 0.1
     restarts: int = 1
     init: str = "prior"
     restriction: str = "none"
@@ -74,12 +76,20 @@ class ScoreConfig:
     # feature_matching layer: -1 = the features the discriminator returns, k >= 0 = output of
     # its k-th conv/linear/recurrent layer (scoring.components.feature_layers)
     feature_layer: int = -1
+    # feature_matching distance: l1 = mean |f(x) - f(x_hat)|, l2 = mean squared (f-AnoGAN)
+    feature_norm: str = "l1"
+    # combine=fixed: one weight per component (f-AnoGAN: [1, kappa]); unused otherwise
+    weights: list[float] | None = None
     # discriminator centring on validation normals (f-AnoGAN): none, mean (shift), abs (|d - mean|)
     discriminator_center: str = "none"
     # combine=svm: SVC(C, gamma) with validation labels, OneClassSVM(nu, gamma) without
     svm_c: float = 1.0
     svm_nu: float = 0.1
     svm_gamma: Any = "scale"
+    # latent_knn: mean distance to the knn_k nearest training codes; at most knn_max_train codes
+    # (a seeded subsample beyond), each needing one inversion of a training beat
+    knn_k: int = 1
+    knn_max_train: int = 100_000
 
 
 @dataclass

@@ -110,6 +110,8 @@ class AutoencoderConfig(ModelConfig):
 @dataclass
 class BetaVAEGANConfig(ModelConfig):
     name: str = "beta_vaegan"
-    beta: float = 1.0
-    kl_warmup: float = 0.3
-    w_adv: float = 0.01
+    beta: float = 0.01
+    kl_warmup: float = 0.0
+    w_adv: float = 1.0
+    # ecgan: D steps before G on each batch
+    update_order: str = "d_first"

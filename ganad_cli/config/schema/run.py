@@ -31,6 +31,6 @@ class LoggerConfig:
     project: str = "ganad"
     # wandb: offline unless the user has credentials and sets mode=online
     mode: str = "offline"
-    # wandb group: every multirun job is its own run, grouped by sweep folder
+    # wandb group (null: the experiment, and a sweep's date and time; ganad_cli.training.tracking)
     group: str | None = None
     tags: list[str] = field(default_factory=list)

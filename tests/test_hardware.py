@@ -1,0 +1,55 @@
+"""Hardware the machine lacks (`trainer=gpu` without a GPU, more devices than it has) is a user
+error: one `ganad: error:` line naming the key and what is available, exit 2, found by the
+preflight before Hydra makes a run folder (no data is loaded, nothing is left behind)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganad_cli.cli import main
+
+TINY = ["experiment=smoke", "logger=none", "quiet=true", "trainer.max_epochs=1"]
+GPUS = torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _one_error(capfd) -> tuple[str, str]:
+    out, err = capfd.readouterr()
+    errors = [ln for ln in err.splitlines() if ln.startswith("ganad: error:")]
+    assert len(errors) == 1, err[-3000:]
+    assert "Traceback" not in err
+    return errors[0], out + err
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["trainer=gpu"], ["trainer.accelerator=gpu"], ["trainer.accelerator=cuda"]],
+)
+@pytest.mark.skipif(GPUS > 0, reason="this machine has a GPU")
+def test_gpu_on_a_machine_without_one(in_tmp, capfd, overrides):
+    code = main(["train", *TINY, *overrides, "hydra.run.dir=run"])
+    line, output = _one_error(capfd)
+    assert code == 2
+    assert "trainer.accelerator" in line and "available: cpu" in line, line
+    assert not (in_tmp / "run").exists()
+    assert "data synthetic_ecg" not in output  # refused by the preflight: no data was loaded
+
+
+def test_more_devices_than_the_machine_has(in_tmp, capfd):
+    wanted = GPUS + 3
+    code = main(["train", *TINY, "trainer=gpu", f"trainer.devices={wanted}", "hydra.run.dir=r"])
+    line, output = _one_error(capfd)
+    assert code == 2
+    key = "trainer.devices" if GPUS else "trainer.accelerator"
+    assert key in line and "available: cpu" in line, line
+    assert not (in_tmp / "r").exists()
+    assert "data synthetic_ecg" not in output
+
+
+def test_sweep_over_accelerators_is_refused_before_any_job(in_tmp, capfd):
+    if GPUS:
+        pytest.skip("this machine has a GPU")
+    code = main(["train", "-m", *TINY, "trainer=cpu,gpu", "hydra.sweep.dir=sweep"])
+    line, _ = _one_error(capfd)
+    assert code == 2 and "trainer.accelerator" in line
+    assert not (in_tmp / "sweep").exists()
