@@ -20,7 +20,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import TRUNCATION, InversionResult, anogan_invert
+from ganad_cli.inversion.anogan import CHECK_EVERY, TRUNCATION, InversionResult, anogan_invert
 from ganad_cli.inversion.encoder import encoder_invert, require_encoder
 from ganad_cli.models.base import GanadModule
 
@@ -56,7 +56,11 @@ def invert(
         )
     _move(model, g("device"))
     common = dict(
-        similarity=g("similarity", "l1"), bandwidth=g("rbf_bandwidth", 1.0), eps=g("eps", 0.05)
+        similarity=g("similarity", "l1"),
+        bandwidth=g("rbf_bandwidth", 1.0),
+        eps=g("eps", 0.05),
+        amp=g("amp", "none"),
+        tf32=g("tf32", False),
     )
     name = cfg["name"]
     if name == "encoder":
@@ -82,6 +86,7 @@ def invert(
         momentum=g("momentum", 0.0),
         lr_gamma=g("lr_gamma", 0.98),
         truncation=g("truncation", TRUNCATION),
+        check_every=g("check_every", CHECK_EVERY),
         **common,
     )
 
