@@ -290,6 +290,9 @@ class InversionConfig:
     # AnoGAN: steps between host reads of "is any sample still searching?" (only ends a batch
     # early; results do not depend on it)
     check_every: int = 10
+    # AnoGAN: at a check, cut the batch down to the samples still searching once they are at most
+    # this fraction of it (0 = never: pure masking, finished samples keep passing through G)
+    compact_below: float = 0.5
     # G (and E) under torch.autocast: none | bf16 (CPU and CUDA) | fp16 (CUDA only)
     amp: str = "none"
     # CUDA: allow TF32 matmuls and convolutions while inverting
@@ -705,6 +708,8 @@ def validate_inversion(inv: DictConfig) -> None:
     devices = (None, "cpu", "cuda")
     _check(inv.device in devices, "inversion.device", "null, cpu or cuda", inv.device)
     _check(inv.check_every >= 1, "inversion.check_every", ">= 1", inv.check_every)
+    cb = inv.compact_below
+    _check(0 <= cb <= 1, "inversion.compact_below", "in [0, 1]", cb)
     amps = ("none", "bf16", "fp16")
     _check(inv.amp in amps, "inversion.amp", f"one of {amps}", inv.amp)
     _check(

@@ -126,7 +126,8 @@ def test_check_every_changes_nothing_but_the_end_of_a_batch():
     model = _model()
     x, z0 = _mixed(model)
     runs = [
-        anogan_invert(model, x, eps=0.008, n_max=60, z_init=z0, check_every=k) for k in (1, 7, 1000)
+        anogan_invert(model, x, eps=0.008, n_max=60, z_init=z0, check_every=k, compact_below=0.0)
+        for k in (1, 7, 1000)
     ]
     assert len(set(runs[0].steps.tolist())) > 2  # rows did stop at different steps
     for other in runs[1:]:
@@ -172,3 +173,21 @@ def test_bf16_autocast_search_close_to_fp32():
     assert bf16.x_hat.dtype == torch.float32 and bf16.similarity.dtype == torch.float32
     torch.testing.assert_close(bf16.similarity, full.similarity, atol=0.02, rtol=0.1)
     assert not torch.equal(bf16.similarity, full.similarity)  # autocast was really on
+
+
+def test_cutting_the_batch_at_checks_changes_no_result():
+    """compact_below=1 cuts the batch at every check with a finished row, 0 never does: the same
+    per-sample results either way (and as at batch size 1)."""
+    model = _model()
+    x, z0 = _mixed(model)
+    kw = dict(eps=0.008, n_max=60, z_init=z0, check_every=3)
+    masked = anogan_invert(model, x, compact_below=0.0, **kw)
+    cut = anogan_invert(model, x, compact_below=1.0, **kw)
+    assert len(set(masked.steps.tolist())) > 2
+    assert torch.equal(masked.steps, cut.steps) and torch.equal(masked.converged, cut.converged)
+    torch.testing.assert_close(masked.z, cut.z, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(masked.x_hat, cut.x_hat, atol=1e-5, rtol=1e-4)
+    for i in (0, 5, 11):
+        one = anogan_invert(model, x[i : i + 1], **{**kw, "z_init": z0[i : i + 1]})
+        assert one.steps.item() == cut.steps[i].item()
+        torch.testing.assert_close(one.z[0], cut.z[i], atol=1e-5, rtol=1e-4)

@@ -6,8 +6,10 @@ masked out and its z is held fixed from then on. The loss is a sum of per-row te
 offered optimisers (Adam, SGD, RMSprop) act element-wise, and every row starts at the same
 optimiser step and learning rate, so each sample follows exactly the path it would follow alone
 (batch size 1). Stopping is decided on the device: the loop reads nothing back to the host except
-whether any row is still searching, every `check_every` steps (so a GPU is never left waiting per
-step). Stopped rows still pass through G until then, which costs compute, not results.
+how many rows are still searching, every `check_every` steps (so a GPU is not left waiting every
+step). Stopped rows still pass through G until a check finds at most `compact_below` of the batch
+searching; then the batch is cut down to those rows (z, target and optimiser state), so a batch
+costs about what its slowest samples need. Neither changes any sample's result.
 The generator is frozen (eval mode, no weight gradients) during the search.
 
 Restarts (Deecke et al.): the K starts of a sample are searched side by side as K rows of the same
@@ -30,6 +32,8 @@ from ganad_cli.progress import bar
 TRUNCATION = 2.0  # default |z_i| bound of the truncated region for restriction=clamp
 # steps between the host reads of "is any row still searching?" (results do not depend on it)
 CHECK_EVERY = 10
+# at a check, a batch with at most this fraction of its rows still searching is cut down to them
+COMPACT_BELOW = 0.5
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -221,6 +225,21 @@ def _make_schedule(kind: str, opt: torch.optim.Optimizer, n_max: int, gamma: flo
     raise ValueError(f"unknown lr_schedule {kind!r}; expected one of {LR_SCHEDULES}")
 
 
+def _compact(opt: torch.optim.Optimizer, z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Replace the optimised leaf by its `keep` rows, with their gradient and optimiser state."""
+    new = z.detach()[keep].clone().requires_grad_(True)
+    if z.grad is not None:
+        new.grad = z.grad[keep].clone()
+    state = opt.state.pop(z, {})
+    n = len(z)
+    opt.state[new] = {
+        k: (v[keep].clone() if torch.is_tensor(v) and v.dim() >= 1 and len(v) == n else v)
+        for k, v in state.items()
+    }
+    opt.param_groups[0]["params"] = [new]
+    return new
+
+
 def _search_chunk(
     model: GanadModule,
     x: torch.Tensor,
@@ -239,12 +258,15 @@ def _search_chunk(
     lr_gamma: float = 0.98,
     truncation: float = TRUNCATION,
     check_every: int = CHECK_EVERY,
+    compact_below: float = COMPACT_BELOW,
     amp: str = "none",
 ) -> InversionResult:
-    """Masked search: every row runs through G every step; a row is recorded (z, x_hat,
-    dissimilarity, step) on the step it first gets below eps and is frozen from then on (its loss
-    term is masked out and its z restored after each update). Nothing is read back to the host
-    inside the loop except `active.any()` every `check_every` steps, to end the chunk early."""
+    """Masked search: a row is recorded (z, x_hat, dissimilarity, step) on the step it first gets
+    below eps and is frozen from then on (its loss term is masked out and its z restored after
+    each update), while it keeps passing through G with the others. The only host read is the
+    number of rows still searching, every `check_every` steps: at 0 the chunk ends; at or below
+    `compact_below` of the rows in the batch, the batch is cut down to them (z, x and the
+    optimiser state), so finished rows stop costing compute (0 = never cut)."""
     n = len(x)
     device = x.device
     z_out = z0.detach().clone()
@@ -253,9 +275,11 @@ def _search_chunk(
     x_hat_out = torch.empty_like(x)
     steps = torch.full((n,), n_max, dtype=torch.long, device=device)
     final = torch.empty(n, dtype=x.dtype, device=device)
-    active = torch.ones(n, dtype=torch.bool, device=device)
 
+    rows = torch.arange(n, device=device)  # original index of each row in the batch
+    active = torch.ones(n, dtype=torch.bool, device=device)
     z = z_out.clone().requires_grad_(True)
+    xa = x
     opt = _make_optimizer(optimizer, z, lr, momentum)
     sched = _make_schedule(lr_schedule, opt, n_max, lr_gamma)
     mode = model.latent_mode_norm()
@@ -264,32 +288,41 @@ def _search_chunk(
         last = t == n_max
         with torch.set_grad_enabled(not last), autocast(device, amp):
             x_hat = model.decode(z)
-        dist = distance(x, x_hat.to(x.dtype), similarity, bandwidth)
+        dist = distance(xa, x_hat.to(x.dtype), similarity, bandwidth)
         d = dist.detach()
         # rows stopping now: below eps for the first time, or every row still active at n_max
         stop = active if last else active & (d < eps)
-        stop_col = stop.unsqueeze(1)
-        z_out = torch.where(stop_col, z.detach(), z_out)
-        x_hat_out = torch.where(stop.view(-1, *([1] * (x.dim() - 1))), x_hat.detach(), x_hat_out)
-        final = torch.where(stop, d, final)
+        z_out[rows] = torch.where(stop.unsqueeze(1), z.detach(), z_out[rows])
+        x_hat_b = stop.view(-1, *([1] * (x.dim() - 1)))
+        x_hat_out[rows] = torch.where(x_hat_b, x_hat.detach().to(x.dtype), x_hat_out[rows])
+        final[rows] = torch.where(stop, d, final[rows])
         if not last:
-            steps = torch.where(stop, torch.full_like(steps, t), steps)
+            steps[rows] = torch.where(stop, torch.full_like(rows, t), steps[rows])
         active = active & ~stop
-        if last or (t % check_every == 0 and not bool(active.any())):
+        if last:
             break
+        check = t % check_every == 0
+        if check:
+            left = int(active.sum())
+            if left == 0:
+                break
         loss = torch.where(active, dist, torch.zeros_like(dist)).sum()
         if restriction == "chi" and chi_weight > 0:
             chi = (z.norm(dim=1) - mode) ** 2
             loss = loss + chi_weight * torch.where(active, chi, torch.zeros_like(chi)).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if check and left <= compact_below * len(z):  # cut the batch to the rows still searching
+            keep = active.nonzero().squeeze(1)
+            z = _compact(opt, z, keep)
+            xa, rows, active = xa[keep], rows[keep], active[keep]
         opt.step()
         with torch.no_grad():
             if restriction == "clamp":
                 z.clamp_(-truncation, truncation)
             # stopped rows keep the z they stopped at (their optimiser state no longer matters:
             # they never rejoin the search)
-            z.copy_(torch.where(active.unsqueeze(1), z, z_out))
+            z.copy_(torch.where(active.unsqueeze(1), z, z_out[rows]))
         if sched is not None:
             sched.step()
     converged = final < eps
@@ -324,6 +357,7 @@ def anogan_invert(
     lr_gamma: float = 0.98,
     truncation: float = TRUNCATION,
     check_every: int = CHECK_EVERY,
+    compact_below: float = COMPACT_BELOW,
     amp: str = "none",
     tf32: bool = False,
 ) -> InversionResult:
@@ -362,6 +396,7 @@ def anogan_invert(
         lr_gamma=lr_gamma,
         truncation=truncation,
         check_every=check_every,
+        compact_below=compact_below,
         amp=amp,
     )
     k = restarts

@@ -20,7 +20,13 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import CHECK_EVERY, TRUNCATION, InversionResult, anogan_invert
+from ganad_cli.inversion.anogan import (
+    CHECK_EVERY,
+    COMPACT_BELOW,
+    TRUNCATION,
+    InversionResult,
+    anogan_invert,
+)
 from ganad_cli.inversion.encoder import encoder_invert, require_encoder
 from ganad_cli.models.base import GanadModule
 
@@ -87,6 +93,7 @@ def invert(
         lr_gamma=g("lr_gamma", 0.98),
         truncation=g("truncation", TRUNCATION),
         check_every=g("check_every", CHECK_EVERY),
+        compact_below=g("compact_below", COMPACT_BELOW),
         **common,
     )
 
