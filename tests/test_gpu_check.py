@@ -22,7 +22,7 @@ def _run(tmp_path: Path, *flags: str) -> tuple[subprocess.CompletedProcess, str]
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=3000,
     )
     return proc, out.read_text() if out.is_file() else ""
 
@@ -38,7 +38,7 @@ def test_without_cuda_every_cuda_step_is_reported_skipped(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="--cpu is the no-CUDA path")
 def test_cpu_tiny_runs_every_step_and_writes_the_timings(tmp_path):
-    proc, md = _run(tmp_path, "--cpu", "--tiny")
+    proc, md = _run(tmp_path, "--cpu", "--tiny", "--step-timeout", "900")
     assert proc.returncode == 0, proc.stderr[-2000:] + md
     rows = [ln for ln in md.splitlines() if ln.startswith("| ") and "| cpu | ok |" in ln]
     assert len(rows) == 3, md

@@ -43,7 +43,7 @@ class WindowDataModule(pl.LightningDataModule):
         x = torch.from_numpy(self.splits.train.x)
         dataset = TensorDataset(x)
         # pinned host batches on CUDA: Lightning's copy to the device is then non-blocking
-        trainer = self._trainer
+        trainer = getattr(self, "trainer", None)
         on_cuda = trainer is not None and trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             dataset,
