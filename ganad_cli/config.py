@@ -293,6 +293,16 @@ class InversionConfig:
     eps_calibration_n: int = 512
     # null = wherever the model is; cpu | cuda moves the model before inverting
     device: str | None = None
+    # AnoGAN: steps between host reads of "is any sample still searching?" (only ends a batch
+    # early; results do not depend on it)
+    check_every: int = 10
+    # AnoGAN: at a check, cut the batch down to the samples still searching once they are at most
+    # this fraction of it (0 = never: pure masking, finished samples keep passing through G)
+    compact_below: float = 0.5
+    # G (and E) under torch.autocast: none | bf16 (CPU and CUDA) | fp16 (CUDA only)
+    amp: str = "none"
+    # CUDA: allow TF32 matmuls and convolutions while inverting
+    tf32: bool = False
 
 
 @dataclass
@@ -371,6 +381,9 @@ class TrainerConfig:
     # which epoch's weights the detector uses: "last", or "best_val_auroc" (encoder models; the
     # reconstruction-error AUROC on the validation split after every epoch, as BeatGAN does)
     select_epoch: str = "last"
+    # training batches between host reads of "was any loss non-finite?" (the step of the first
+    # one is kept on the device, so the error names it whatever this is; epoch ends always check)
+    finite_check_every: int = 50
 
 
 @dataclass
@@ -639,6 +652,10 @@ def _check_trainer_logger(cfg: DictConfig) -> None:
 
 def check_epoch_selection(cfg: DictConfig) -> None:
     """`trainer.select_epoch=best_val_auroc` scores G(E(x)) on validation anomalies each epoch."""
+    every = cfg.trainer.get("finite_check_every", 50)
+    _check(
+        isinstance(every, int) and every >= 1, "trainer.finite_check_every", "an int >= 1", every
+    )
     rule = cfg.trainer.get("select_epoch", "last")
     _check(rule in EPOCH_SELECTION, "trainer.select_epoch", f"one of {EPOCH_SELECTION}", rule)
     if rule == "last":
@@ -717,6 +734,17 @@ def validate_inversion(inv: DictConfig) -> None:
     _check(n_cal >= 1, "inversion.eps_calibration_n", ">= 1", n_cal)
     devices = (None, "cpu", "cuda")
     _check(inv.device in devices, "inversion.device", "null, cpu or cuda", inv.device)
+    _check(inv.check_every >= 1, "inversion.check_every", ">= 1", inv.check_every)
+    cb = inv.compact_below
+    _check(0 <= cb <= 1, "inversion.compact_below", "in [0, 1]", cb)
+    amps = ("none", "bf16", "fp16")
+    _check(inv.amp in amps, "inversion.amp", f"one of {amps}", inv.amp)
+    _check(
+        inv.amp != "fp16" or inv.device == "cuda",
+        "inversion.amp",
+        "none or bf16 unless inversion.device=cuda (fp16 autocast is CUDA only)",
+        inv.amp,
+    )
 
 
 def validate_scoring(sc: DictConfig, th: DictConfig) -> None:

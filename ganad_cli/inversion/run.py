@@ -20,7 +20,13 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import TRUNCATION, InversionResult, anogan_invert
+from ganad_cli.inversion.anogan import (
+    CHECK_EVERY,
+    COMPACT_BELOW,
+    TRUNCATION,
+    InversionResult,
+    anogan_invert,
+)
 from ganad_cli.inversion.criteria import SCHLEGL_LAMBDA
 from ganad_cli.inversion.encoder import encoder_invert, require_encoder
 from ganad_cli.models.base import GanadModule
@@ -61,6 +67,8 @@ def invert(
         bandwidth=g("rbf_bandwidth", 1.0),
         eps=g("eps", 0.05),
         schlegl_lambda=g("schlegl_lambda", SCHLEGL_LAMBDA),
+        amp=g("amp", "none"),
+        tf32=g("tf32", False),
     )
     name = cfg["name"]
     if name == "encoder":
@@ -86,6 +94,8 @@ def invert(
         momentum=g("momentum", 0.0),
         lr_gamma=g("lr_gamma", 0.98),
         truncation=g("truncation", TRUNCATION),
+        check_every=g("check_every", CHECK_EVERY),
+        compact_below=g("compact_below", COMPACT_BELOW),
         **common,
     )
 
