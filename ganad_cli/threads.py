@@ -11,6 +11,22 @@ from __future__ import annotations
 import os
 
 ENV = "GANAD_TORCH_THREADS"
+# OpenMP worker threads that sleep when idle instead of spinning: on a shared, loaded machine
+# spinning workers fight the other jobs (and each other) for the cores, and a one-minute run can
+# take half an hour. libgomp reads this once, when torch loads it, so it is set at import of
+# ganad_cli (before torch); a value the user set is kept.
+WAIT_POLICY = "PASSIVE"
+
+
+def set_wait_policy() -> bool:
+    """Set OMP_WAIT_POLICY=PASSIVE unless the user chose one; False once torch is loaded (too late
+    to matter in this process, but launched jobs inherit it)."""
+    import sys
+
+    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
+    return "torch" not in sys.modules
+
+
 # torch's default in this process, read once (a run's own threads= must not become the default
 # of the next command run in the same process)
 _DEFAULT: list[int] = []

@@ -83,3 +83,111 @@ def test_generator_weights_get_no_gradient_and_stay_unchanged():
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
     assert all(p.grad is None for p in model.parameters())
+
+
+def _mixed(model, n: int = 12):
+    """Targets near G's range, starts at growing distance: rows stop at different steps."""
+    gen = torch.Generator().manual_seed(5)
+    z_true = torch.randn(n, 8, generator=gen)
+    with torch.no_grad():
+        x = model.decode(z_true) + 0.01 * torch.randn(n, 1, 32, generator=gen)
+    z0 = z_true + torch.linspace(0.05, 1.5, n).unsqueeze(1) * torch.randn(n, 8, generator=gen)
+    return x, z0
+
+
+def test_search_reads_the_device_only_once_per_check():
+    """No host read per step: only `any row still searching?` every check_every steps. (SGD:
+    Adam's step counter is a CPU tensor even on a GPU, so its reads are not device reads.)"""
+    from tests.host_reads import HostReads
+
+    model = _model()
+    x, z0 = _mixed(model)
+    far = torch.full((4, 1, 32), 5.0)  # never converge: the search runs all n_max steps
+    x, z0 = torch.cat([x, far]), torch.cat([z0, torch.randn(4, 8)])
+    for check_every, allowed in ((10, 4), (1000, 1)):  # t = 0, 10, 20, 30 / t = 0 only
+        with HostReads() as reads:
+            res = anogan_invert(
+                model,
+                x,
+                eps=0.008,
+                n_max=40,
+                lr=0.01,
+                optimizer="sgd",
+                momentum=0.9,
+                batch_size=len(x),
+                z_init=z0,
+                check_every=check_every,
+            )
+        assert reads.count <= allowed, reads.names
+        assert (res.steps[-4:] == 40).all() and res.converged[:-4].any()
+
+
+def test_check_every_changes_nothing_but_the_end_of_a_batch():
+    model = _model()
+    x, z0 = _mixed(model)
+    runs = [
+        anogan_invert(model, x, eps=0.008, n_max=60, z_init=z0, check_every=k, compact_below=0.0)
+        for k in (1, 7, 1000)
+    ]
+    assert len(set(runs[0].steps.tolist())) > 2  # rows did stop at different steps
+    for other in runs[1:]:
+        for field in ("z", "x_hat", "steps", "converged", "similarity"):
+            assert torch.equal(getattr(runs[0], field), getattr(other, field)), field
+
+
+def test_prior_draws_are_made_on_the_models_device():
+    """sample_z and prior_starts draw where the model is (no host draw + copy per step)."""
+    from torch.overrides import TorchFunctionMode
+
+    from ganad_cli.inversion.anogan import prior_starts
+
+    class Draws(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.devices = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if getattr(func, "__name__", "") == "randn":
+                self.devices.append(kwargs.get("device"))
+            return func(*args, **kwargs)
+
+    model = _model()
+    with Draws() as draws:
+        model.sample_z(4)
+        prior_starts(model, 3, 2, seed=1)
+    assert draws.devices and all(torch.device(d) == model.device for d in draws.devices)
+    # a given generator's stream is kept: the same draws as before the change on the CPU
+    gen = torch.Generator().manual_seed(3)
+    assert torch.equal(
+        model.sample_z(5, generator=gen),
+        torch.randn(5, 8, generator=torch.Generator().manual_seed(3)),
+    )
+
+
+def test_bf16_autocast_search_close_to_fp32():
+    model = _model()
+    x, z0 = _mixed(model, 6)
+    full = anogan_invert(model, x, eps=1e-6, n_max=10, z_init=z0)
+    bf16 = anogan_invert(model, x, eps=1e-6, n_max=10, z_init=z0, amp="bf16")
+    assert bf16.x_hat.dtype == torch.float32 and bf16.similarity.dtype == torch.float32
+    torch.testing.assert_close(bf16.similarity, full.similarity, atol=0.02, rtol=0.1)
+    assert not torch.equal(bf16.similarity, full.similarity)  # autocast was really on
+
+
+def test_cutting_the_batch_at_checks_changes_no_result():
+    """compact_below=1 cuts the batch at every check with a finished row, 0 never does: the same
+    per-sample results either way (and as at batch size 1)."""
+    model = _model()
+    x, z0 = _mixed(model)
+    kw = dict(eps=0.008, n_max=60, z_init=z0, check_every=3)
+    masked = anogan_invert(model, x, compact_below=0.0, **kw)
+    cut = anogan_invert(model, x, compact_below=1.0, **kw)
+    assert len(set(masked.steps.tolist())) > 2
+    assert torch.equal(masked.steps, cut.steps) and torch.equal(masked.converged, cut.converged)
+    torch.testing.assert_close(masked.z, cut.z, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(masked.x_hat, cut.x_hat, atol=1e-5, rtol=1e-4)
+    for i in (0, 5, 11):
+        one = anogan_invert(model, x[i : i + 1], **{**kw, "z_init": z0[i : i + 1]})
+        assert one.steps.item() == cut.steps[i].item()
+        torch.testing.assert_close(one.z[0], cut.z[i], atol=1e-5, rtol=1e-4)

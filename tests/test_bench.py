@@ -181,3 +181,30 @@ def test_interrupted_bench_keeps_its_rows_and_resumes(smoke_run, tmp_path, monke
     err = capfd.readouterr().err
     assert err.count("ganad: error:") == 1 and "'resume'" in err
     assert pd.read_csv(run / "bench.csv").equals(frame)
+
+
+def test_every_timed_batch_shape_is_warmed_up(smoke_run, monkeypatch):
+    """n = 10 at batch 4 times batches of 4 and 2 samples: both shapes get an untimed warm-up
+    (a spy around the real invert records each call's batch length and n_max)."""
+    import numpy as np
+
+    from ganad_cli.detector import Detector
+    from ganad_cli.tasks import bench
+
+    detector = Detector.load(smoke_run / "detector.pt")
+    calls = []
+    real = bench.invert
+
+    def spy(model, x, cfg, **kw):
+        calls.append((len(x), int(cfg["n_max"])))
+        return real(model, x, cfg, **kw)
+
+    monkeypatch.setattr(bench, "invert", spy)
+    x = torch.randn(10, *detector.shape)
+    y = np.array([0, 1] * 5)
+    row = {"inversion": "anogan", "eps": 1e-9, "n_max": 6, "batch": 4}
+    cfg = bench.row_config(dict(detector.inversion), row)
+    bench.measure_row(detector, x, y, cfg, "cpu", min_timings=1, warmup_steps=2)
+    first_timed = next(i for i, (_, n_max) in enumerate(calls) if n_max == 6)
+    warmed = {n for n, _ in calls[:first_timed]}
+    assert {n for n, n_max in calls if n_max == 6} == {4, 2} and warmed == {4, 2}

@@ -320,6 +320,50 @@ def test_divergence_stops_with_step_and_keeps_last_checkpoint(model_cfgs, beats,
     assert state and all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
+class _CorruptAtBatch(pl.Callback):
+    """NaN into D before batch `batch` of epoch 1; remembers the global step it happened at."""
+
+    def __init__(self, batch: int):
+        self.batch, self.step = batch, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.current_epoch == 1 and batch_idx == self.batch:
+            self.step = trainer.global_step
+            with torch.no_grad():
+                next(pl_module.discriminator.parameters()).fill_(float("nan"))
+
+
+def test_finite_loss_check_reads_nothing_back_per_step(model_cfgs, beats, tmp_path):
+    """The per-step check only notes the first bad step on the device (no host read); it is read
+    every finite_check_every batches and at the epoch end, and the error names that first step
+    although later batches ran before the read."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from tests.host_reads import HostReads
+
+    model = make(model_cfgs["gan"])
+    with HostReads() as reads:
+        model.loss_is_finite(torch.tensor(1.0), torch.tensor([2.0, 3.0]))
+    assert reads.count == 0, reads.names
+    model.finite_check_every = 50
+    corrupt = _CorruptAtBatch(1)
+    ckpt = ModelCheckpoint(dirpath=str(tmp_path), save_last=True)
+    trainer = pl.Trainer(
+        max_epochs=3,
+        limit_train_batches=4,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[ckpt, corrupt],
+    )
+    with pytest.raises(FloatingPointError) as err:
+        trainer.fit(model, DataLoader(TensorDataset(beats[:64]), batch_size=16))
+    assert f"global step {corrupt.step} (epoch 1)" in str(err.value)
+    assert trainer.global_step > corrupt.step  # the later batches of the epoch did run
+    state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
 def test_autoencoder_is_beatgan_without_its_discriminator(model_cfgs, beats, compose_train):
     """model=autoencoder: BeatGAN's encoder and generator (same initial weights for a seed),
     trained on reconstruction only; no discriminator exists, so its components are refused."""

@@ -40,3 +40,20 @@ def test_joblib_launcher_uses_the_configured_threads(tmp_path):
         recorded[job] = metrics["threads"]
         assert runtime["hardware"]["torch_threads"] == metrics["threads"]
     assert recorded == {"0": 2, "1": 1}
+
+
+def test_importing_ganad_sets_a_passive_openmp_wait_policy_before_torch():
+    """Idle OpenMP workers must sleep, not spin, on a shared machine: ganad sets
+    OMP_WAIT_POLICY=PASSIVE when imported (before torch loads libgomp); a user's value wins."""
+    import sys
+
+    code = (
+        "import os, sys, ganad_cli; "
+        "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["PASSIVE", "False"], out.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["ACTIVE", "False"], out.stderr

@@ -16,9 +16,8 @@ from ganad_cli.config.validate import (
     check_seed,
     to_plain,
     validate_config,
-    validate_inversion,
-    validate_scoring,
 )
+from ganad_cli.config.validate_detector import validate_inversion, validate_scoring
 
 __all__ = [
     *_SCHEMA_NAMES,

@@ -7,80 +7,32 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganad_cli.config.checks import (
+    TOP_LEVEL_TYPES,
+    TYPE_NAMES,
+    _check,
+    check_finite,
+    check_seed,
+)
 from ganad_cli.config.choices import (
     BACKBONES,
     BATCHNORM_CRITIC_BACKBONES,
-    CENTERINGS,
-    COMBINES,
-    COMPONENTS,
     DISCRIMINATOR_COMPONENTS,
     ENCODER_MODELS,
     EPOCH_SELECTION,
-    FEATURE_NORMS,
     GAN_LOSSES,
-    INVERSION_INITS,
-    INVERSION_OPTIMIZERS,
-    INVERSIONS,
     LOGGER_MODES,
-    LR_SCHEDULES,
     MODEL_NAMES,
     MODELS_WITHOUT_DISCRIMINATOR,
-    OBJECTIVES,
     OUTPUT_ACTIVATIONS,
     PRIORS,
-    RESIDUAL_NORMS,
-    RESTRICTIONS,
     SIMILARITIES,
-    THRESHOLDS,
     UPDATE_ORDERS,
     WEIGHT_INITS,
     uses_encoder,
 )
-from ganad_cli.config.schema import InversionConfig
+from ganad_cli.config.validate_detector import validate_inversion, validate_scoring
 from ganad_cli.errors import GanadInputError
-
-
-def _check(ok: bool, key: str, expected: str, value: Any) -> None:
-    if not ok:
-        raise GanadInputError(f"config key '{key}' must be {expected}, got {value!r}")
-
-
-# numpy and torch take seeds in [0, 2**32)
-SEED_MAX = 2**32 - 1
-# the top-level keys of conf/train.yaml have no schema: their types are checked here
-TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
-    "seed": (int,),
-    "optimized_metric": (str,),
-    "plots": (bool,),
-    "quiet": (bool,),
-}
-TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
-
-
-def check_finite(node: Any, prefix: str) -> None:
-    """Every float under `node` (a config node or plain container) is finite: NaN or inf in a
-    config is never meant (it only turns into NaN scores or a threshold no score passes)."""
-    import math
-
-    if isinstance(node, DictConfig):
-        node = OmegaConf.to_container(node, resolve=True)
-    if isinstance(node, dict):
-        for key, value in node.items():
-            check_finite(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            check_finite(value, f"{prefix}[{i}]")
-    elif isinstance(node, float) and not math.isfinite(node):
-        raise GanadInputError(f"config key '{prefix}' must be a finite number, got {node!r}")
-
-
-def check_seed(value: Any, key: str) -> None:
-    _check(
-        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SEED_MAX,
-        key,
-        f"an integer in [0, {SEED_MAX}]",
-        value,
-    )
 
 
 def _count(value: Any, key: str, low: int, allow_null: bool = False) -> None:
@@ -243,6 +195,10 @@ def _check_trainer_logger(cfg: DictConfig) -> None:
 
 def check_epoch_selection(cfg: DictConfig) -> None:
     """`trainer.select_epoch=best_val_auroc` scores G(E(x)) on validation anomalies each epoch."""
+    every = cfg.trainer.get("finite_check_every", 50)
+    _check(
+        isinstance(every, int) and every >= 1, "trainer.finite_check_every", "an int >= 1", every
+    )
     rule = cfg.trainer.get("select_epoch", "last")
     _check(rule in EPOCH_SELECTION, "trainer.select_epoch", f"one of {EPOCH_SELECTION}", rule)
     if rule == "last":
@@ -280,109 +236,6 @@ def check_discriminator_available(sc: DictConfig, model_name: str) -> None:
             f"config key 'score.components': {', '.join(needs_d)} need(s) a discriminator, and "
             f"model {model_name!r} has none; expected components without it (e.g. score=residual)"
         )
-
-
-def validate_inversion(inv: DictConfig) -> None:
-    """Range checks of the inversion node beyond those in validate_config."""
-    # runs trained before a field existed lack it: check the schema default then
-    inv = OmegaConf.merge(OmegaConf.structured(InversionConfig), inv)
-
-    _check(inv.name in INVERSIONS, "inversion.name", f"one of {INVERSIONS}", inv.name)
-    _check(inv.init in INVERSION_INITS, "inversion.init", "prior or encoder", inv.init)
-    opts = INVERSION_OPTIMIZERS
-    _check(inv.optimizer in opts, "inversion.optimizer", f"one of {opts}", inv.optimizer)
-    _check(inv.momentum >= 0, "inversion.momentum", ">= 0", inv.momentum)
-    _check(
-        inv.lr_schedule in LR_SCHEDULES,
-        "inversion.lr_schedule",
-        f"one of {LR_SCHEDULES}",
-        inv.lr_schedule,
-    )
-    _check(0 < inv.lr_gamma <= 1, "inversion.lr_gamma", "in (0, 1]", inv.lr_gamma)
-    _check(
-        inv.restriction in RESTRICTIONS,
-        "inversion.restriction",
-        f"one of {RESTRICTIONS}",
-        inv.restriction,
-    )
-    _check(inv.truncation > 0, "inversion.truncation", "> 0", inv.truncation)
-    _check(inv.chi_weight >= 0, "inversion.chi_weight", ">= 0", inv.chi_weight)
-    _check(inv.rbf_bandwidth > 0, "inversion.rbf_bandwidth", "> 0", inv.rbf_bandwidth)
-    lam = inv.schlegl_lambda
-    _check(0.0 <= lam <= 1.0, "inversion.schlegl_lambda", "in [0, 1]", lam)
-    check_finite(inv, "inversion")
-    check_seed(inv.seed, "inversion.seed")
-    q = inv.eps_quantile
-    _check(q is None or 0 < q < 1, "inversion.eps_quantile", "null or in (0, 1)", q)
-    refs = ("start", "search")
-    ref, n_cal = inv.eps_reference, inv.eps_calibration_n
-    _check(ref in refs, "inversion.eps_reference", f"one of {refs}", ref)
-    _check(n_cal >= 1, "inversion.eps_calibration_n", ">= 1", n_cal)
-    devices = (None, "cpu", "cuda")
-    _check(inv.device in devices, "inversion.device", "null, cpu or cuda", inv.device)
-
-
-def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
-    """Range checks of the score and threshold nodes (also used by `ganad evaluate`)."""
-    check_finite(sc, "score")
-    check_finite(th, "threshold")
-    _check(th.name in THRESHOLDS, "threshold.name", f"one of {THRESHOLDS}", th.name)
-    _check(th.beta > 0, "threshold.beta", "> 0", th.beta)
-    _check(0.0 < th.quantile < 1.0, "threshold.quantile", "in (0, 1)", th.quantile)
-    if th.name == "fixed":
-        _check(th.value is not None, "threshold.value", "a number for threshold=fixed", th.value)
-    comps = list(sc.components)
-    _check(
-        len(comps) >= 1 and set(comps) <= set(COMPONENTS) and len(set(comps)) == len(comps),
-        "score.components",
-        f"a non-empty list of distinct names from {COMPONENTS}",
-        comps,
-    )
-    _check(sc.combine in COMBINES, "score.combine", f"one of {COMBINES}", sc.combine)
-    if sc.combine == "single":
-        _check(len(comps) == 1, "score.components", "one component for combine=single", comps)
-    _check(sc.objective in OBJECTIVES, "score.objective", f"one of {OBJECTIVES}", sc.objective)
-    _check(0.0 < sc.grid_step <= 1.0, "score.grid_step", "in (0, 1]", sc.grid_step)
-    _check(
-        sc.residual_norm in RESIDUAL_NORMS,
-        "score.residual_norm",
-        f"one of {RESIDUAL_NORMS}",
-        sc.residual_norm,
-    )
-    _check(sc.rbf_bandwidth > 0, "score.rbf_bandwidth", "> 0", sc.rbf_bandwidth)
-    _check(sc.feature_layer >= -1, "score.feature_layer", ">= -1", sc.feature_layer)
-    _check(
-        sc.get("feature_norm", "l1") in FEATURE_NORMS,
-        "score.feature_norm",
-        f"one of {FEATURE_NORMS}",
-        sc.get("feature_norm"),
-    )
-    w = sc.get("weights")
-    if sc.combine == "fixed":
-        _check(
-            w is not None and len(w) == len(comps) and all(float(v) >= 0 for v in w),
-            "score.weights",
-            f"{len(comps)} weights >= 0 (one per score.components) for combine=fixed",
-            w,
-        )
-    _check(
-        sc.discriminator_center in CENTERINGS,
-        "score.discriminator_center",
-        f"one of {CENTERINGS}",
-        sc.discriminator_center,
-    )
-    _check(sc.svm_c > 0, "score.svm_c", "> 0", sc.svm_c)
-    _check(0.0 < sc.svm_nu <= 1.0, "score.svm_nu", "in (0, 1]", sc.svm_nu)
-    _check(sc.knn_k >= 1, "score.knn_k", ">= 1", sc.knn_k)
-    _check(sc.knn_max_train >= sc.knn_k, "score.knn_max_train", ">= score.knn_k", sc.knn_max_train)
-    g = sc.svm_gamma
-    _check(
-        g in ("scale", "auto")
-        or (isinstance(g, (int, float)) and not isinstance(g, bool) and g > 0),
-        "score.svm_gamma",
-        "'scale', 'auto' or a number > 0",
-        g,
-    )
 
 
 def to_plain(cfg: DictConfig) -> dict:

@@ -42,10 +42,14 @@ class WindowDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         x = torch.from_numpy(self.splits.train.x)
         dataset = TensorDataset(x)
+        # pinned host batches on CUDA: Lightning's copy to the device is then non-blocking
+        trainer = getattr(self, "trainer", None)
+        on_cuda = trainer is not None and trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             sampler=EpochShuffle(dataset, self.seed),
             drop_last=len(x) > self.batch_size,
             num_workers=self.num_workers,
+            pin_memory=on_cuda,
         )

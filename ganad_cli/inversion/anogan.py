@@ -1,11 +1,15 @@
-"""AnoGAN latent search with per-sample stopping, run as one shrinking batch.
+"""AnoGAN latent search with per-sample stopping, run as one masked batch.
 
-Each sample stops on its own when its dissimilarity drops below eps (or after n_max updates).
-Stopped samples leave the computation: the latent tensor, its gradient and the optimiser state
-are cut down to the rows still searching, so the generator only runs on the active rows and a
-batch costs what its slowest samples need. The loss is a sum of per-row terms and the offered
-optimisers (Adam, SGD, RMSprop) act element-wise, and every row starts at the same optimiser step
-and learning rate, so each sample follows exactly the path it would follow alone (batch size 1).
+Each sample stops on its own when its dissimilarity drops below eps (or after n_max updates): on
+that step its z, reconstruction, dissimilarity and step count are recorded, its loss term is
+masked out and its z is held fixed from then on. The loss is a sum of per-row terms and the
+offered optimisers (Adam, SGD, RMSprop) act element-wise, and every row starts at the same
+optimiser step and learning rate, so each sample follows exactly the path it would follow alone
+(batch size 1). Stopping is decided on the device: the loop reads nothing back to the host except
+how many rows are still searching, every `check_every` steps (so a GPU is not left waiting every
+step). Stopped rows still pass through G until a check finds at most `compact_below` of the batch
+searching; then the batch is cut down to those rows (z, target and optimiser state), so a batch
+costs about what its slowest samples need. Neither changes any sample's result.
 The generator is frozen (eval mode, no weight gradients) during the search.
 
 Restarts (Deecke et al.): the K starts of a sample are searched side by side as K rows of the same
@@ -30,6 +34,11 @@ from ganad_cli.types import InversionResult
 # the defaults of the search are the inversion schema's (conf/inversion/anogan.yaml is that schema)
 DEFAULTS = InversionConfig()
 TRUNCATION = DEFAULTS.truncation  # |z_i| bound of the truncated region for restriction=clamp
+# steps between the host reads of "is any row still searching?" (results do not depend on it)
+CHECK_EVERY = DEFAULTS.check_every
+# at a check, a batch with at most this fraction of its rows still searching is cut down to them
+COMPACT_BELOW = DEFAULTS.compact_below
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
@@ -123,6 +132,51 @@ def folded_networks(model: GanadModule, names: tuple[str, ...] = ("generator", "
             setattr(model, name, net)
 
 
+def autocast(device: torch.device, amp: str = "none"):
+    """torch.autocast for `amp` (bf16 on CPU and CUDA, fp16 on CUDA only), or a no-op for none."""
+    if amp in (None, "none"):
+        return contextlib.nullcontext()
+    if amp not in AMP_DTYPES:
+        raise ValueError(f"unknown amp {amp!r}; expected none, bf16 or fp16")
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError("amp=fp16 needs a CUDA device; use bf16 on the CPU")
+    return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
+
+
+@contextlib.contextmanager
+def device_flags(device: torch.device, tf32: bool = False):
+    """While inverting on CUDA: cudnn.benchmark (the shapes are fixed for a whole search) and
+    TF32 matmuls/convolutions when `tf32`; every flag is restored afterwards."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = (
+        torch.backends.cudnn.benchmark,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+    )
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
+    torch.backends.cudnn.allow_tf32 = bool(tf32)
+    try:
+        yield
+    finally:
+        (
+            torch.backends.cudnn.benchmark,
+            torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.allow_tf32,
+        ) = saved
+
+
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """x on `device`; a CPU tensor bound for CUDA goes through pinned memory, non-blocking."""
+    if x.device == device:
+        return x
+    if device.type == "cuda" and x.device.type == "cpu":
+        return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
+
+
 def _make_optimizer(kind: str, z: torch.Tensor, lr: float, momentum: float):
     if kind not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {kind!r}; expected one of {tuple(OPTIMIZERS)}")
@@ -141,8 +195,8 @@ def _make_schedule(kind: str, opt: torch.optim.Optimizer, n_max: int, gamma: flo
     raise ValueError(f"unknown lr_schedule {kind!r}; expected one of {LR_SCHEDULES}")
 
 
-def _shrink(opt: torch.optim.Optimizer, z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Replace the optimised leaf by its `keep` rows; slice its gradient and per-row state."""
+def _compact(opt: torch.optim.Optimizer, z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Replace the optimised leaf by its `keep` rows, with their gradient and optimiser state."""
     new = z.detach()[keep].clone().requires_grad_(True)
     if z.grad is not None:
         new.grad = z.grad[keep].clone()
@@ -174,7 +228,16 @@ def _search_chunk(
     lr_gamma: float = 0.98,
     truncation: float = TRUNCATION,
     schlegl_lambda: float = DEFAULTS.schlegl_lambda,
+    check_every: int = CHECK_EVERY,
+    compact_below: float = COMPACT_BELOW,
+    amp: str = DEFAULTS.amp,
 ) -> InversionResult:
+    """Masked search: a row is recorded (z, x_hat, dissimilarity, step) on the step it first gets
+    below eps and is frozen from then on (its loss term is masked out and its z restored after
+    each update), while it keeps passing through G with the others. The only host read is the
+    number of rows still searching, every `check_every` steps: at 0 the chunk ends; at or below
+    `compact_below` of the rows in the batch, the batch is cut down to them (z, x and the
+    optimiser state), so finished rows stop costing compute (0 = never cut)."""
     n = len(x)
     device = x.device
     z_out = z0.detach().clone()
@@ -183,57 +246,68 @@ def _search_chunk(
     x_hat_out = torch.empty_like(x)
     steps = torch.full((n,), n_max, dtype=torch.long, device=device)
     final = torch.empty(n, dtype=x.dtype, device=device)
-    converged = torch.zeros(n, dtype=torch.bool, device=device)
 
-    rows = torch.arange(n, device=device)  # original index of each active row
+    rows = torch.arange(n, device=device)  # original index of each row in the batch
+    active = torch.ones(n, dtype=torch.bool, device=device)
     z = z_out.clone().requires_grad_(True)
     xa = x
     opt = _make_optimizer(optimizer, z, lr, momentum)
     sched = _make_schedule(lr_schedule, opt, n_max, lr_gamma)
     mode = model.latent_mode_norm()
     f_x = target_features(model, x, similarity)  # f(x) once, for the feature-based losses
+    check_every = max(int(check_every), 1)
     for t in range(n_max + 1):
         last = t == n_max
-        with torch.set_grad_enabled(not last):
+        with torch.set_grad_enabled(not last), autocast(device, amp):
             x_hat = model.decode(z)
-            dist = dissimilarity(model, xa, x_hat, similarity, bandwidth, f_x, schlegl_lambda)
+        dist = dissimilarity(
+            model, xa, x_hat.to(x.dtype), similarity, bandwidth, f_x, schlegl_lambda
+        )
         d = dist.detach()
-        done = d < eps
+        # rows stopping now: below eps for the first time, or every row still active at n_max
+        stop = active if last else active & (d < eps)
+        z_out[rows] = torch.where(stop.unsqueeze(1), z.detach(), z_out[rows])
+        x_hat_b = stop.view(-1, *([1] * (x.dim() - 1)))
+        x_hat_out[rows] = torch.where(x_hat_b, x_hat.detach().to(x.dtype), x_hat_out[rows])
+        final[rows] = torch.where(stop, d, final[rows])
+        if not last:
+            steps[rows] = torch.where(stop, torch.full_like(rows, t), steps[rows])
+        active = active & ~stop
         if last:
-            done = torch.ones_like(done)
-        if done.any():
-            ids = rows[done]
-            z_out[ids] = z.detach()[done]
-            x_hat_out[ids] = x_hat.detach()[done]
-            final[ids] = d[done]
-            converged[ids] = d[done] < eps
-            if not last:
-                steps[ids] = t
-        if last or done.all():
             break
-        keep = ~done
-        loss = dist[keep].sum()
+        check = t % check_every == 0
+        if check:
+            left = int(active.sum())
+            if left == 0:
+                break
+        loss = torch.where(active, dist, torch.zeros_like(dist)).sum()
         if restriction == "chi" and chi_weight > 0:
-            loss = loss + chi_weight * ((z[keep].norm(dim=1) - mode) ** 2).sum()
+            chi = (z.norm(dim=1) - mode) ** 2
+            loss = loss + chi_weight * torch.where(active, chi, torch.zeros_like(chi)).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if done.any():  # converged rows leave: cut z, its gradient and the optimiser state
-            z = _shrink(opt, z, keep)
-            xa, rows = xa[keep], rows[keep]
+        if check and left <= compact_below * len(z):  # cut the batch to the rows still searching
+            keep = active.nonzero().squeeze(1)
+            z = _compact(opt, z, keep)
+            xa, rows, active = xa[keep], rows[keep], active[keep]
             f_x = f_x[keep] if f_x is not None else None
         opt.step()
-        if restriction == "clamp":
-            with torch.no_grad():
+        with torch.no_grad():
+            if restriction == "clamp":
                 z.clamp_(-truncation, truncation)
+            # stopped rows keep the z they stopped at (their optimiser state no longer matters:
+            # they never rejoin the search)
+            z.copy_(torch.where(active.unsqueeze(1), z, z_out[rows]))
         if sched is not None:
             sched.step()
+    converged = final < eps
     return InversionResult(z_out, x_hat_out, steps, converged, final)
 
 
 def prior_starts(model: GanadModule, n: int, restarts: int = 1, seed: int = 0) -> torch.Tensor:
     """The (restarts, n, d) prior draws anogan_invert starts from for n rows and this seed; slice
     [:, i:j] to invert rows i..j separately and get the same starts as in one call."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=model.device).manual_seed(seed)  # drawn where the model is
     return model.sample_z(n * restarts, generator=gen).view(restarts, n, -1)
 
 
@@ -258,13 +332,18 @@ def anogan_invert(
     lr_gamma: float = DEFAULTS.lr_gamma,
     truncation: float = TRUNCATION,
     schlegl_lambda: float = DEFAULTS.schlegl_lambda,
+    check_every: int = CHECK_EVERY,
+    compact_below: float = COMPACT_BELOW,
+    amp: str = DEFAULTS.amp,
+    tf32: bool = DEFAULTS.tf32,
 ) -> InversionResult:
     """Invert every row of x. Initial z is drawn once for all rows (so results do not depend on
     batch_size); with `restarts` K > 1 each row is searched from K starts and the best kept
     (extra starts are prior draws, or jittered copies of a given (n, d) z_init). A z_init of
-    shape (K, n, d) gives every start explicitly (see `prior_starts`)."""
+    shape (K, n, d) gives every start explicitly (see `prior_starts`). `amp` (none | bf16 | fp16)
+    runs G under autocast; `tf32` allows TF32 on CUDA."""
     device = next(model.parameters()).device
-    x = x.to(device)
+    x = to_device(x, device)
     n = len(x)
     if z_init is None:
         z_init = prior_starts(model, n, restarts, seed)
@@ -273,12 +352,12 @@ def anogan_invert(
             raise ValueError(
                 f"z_init of shape {tuple(z_init.shape)}; expected ({restarts}, {n}, d)"
             )
-        z_init = z_init.to(device)
+        z_init = to_device(z_init, device)
     else:
-        z_init = z_init.to(device).unsqueeze(0).expand(restarts, -1, -1).clone()
+        z_init = to_device(z_init, device).unsqueeze(0).expand(restarts, -1, -1).clone()
         if restarts > 1:  # jitter the extra starts around the given z
-            gen = torch.Generator().manual_seed(seed)
-            z_init[1:] += 0.5 * torch.randn(z_init[1:].shape, generator=gen).to(device)
+            gen = torch.Generator(device=device).manual_seed(seed)
+            z_init[1:] += 0.5 * torch.randn(z_init[1:].shape, generator=gen, device=device)
     kw = dict(
         eps=eps,
         n_max=n_max,
@@ -293,11 +372,14 @@ def anogan_invert(
         lr_gamma=lr_gamma,
         truncation=truncation,
         schlegl_lambda=schlegl_lambda,
+        check_every=check_every,
+        compact_below=compact_below,
+        amp=amp,
     )
     k = restarts
     parts = []
     progress = bar(n, "AnoGAN inversion", unit="sample")
-    with frozen(model), folded_networks(model), progress:
+    with frozen(model), folded_networks(model), device_flags(device, tf32), progress:
         for i in range(0, n, batch_size):
             xb = x[i : i + batch_size]
             b = len(xb)
@@ -312,8 +394,5 @@ def anogan_invert(
                 best = res.similarity.view(k, b).argmin(0)  # ties: the first start
                 res = res.select(best * b + torch.arange(b, device=device))
             parts.append(res)
-            progress.update(b)
-            progress.set_postfix(
-                mean_steps=f"{torch.cat([p.steps for p in parts]).float().mean():.1f}"
-            )
+            progress.update(b)  # no postfix: it would read the steps back every chunk
     return InversionResult.cat(parts)

@@ -6,7 +6,14 @@ import torch
 
 from ganad_cli.config.choices import uses_encoder
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import DEFAULTS, folded_networks, frozen
+from ganad_cli.inversion.anogan import (
+    DEFAULTS,
+    autocast,
+    device_flags,
+    folded_networks,
+    frozen,
+    to_device,
+)
 from ganad_cli.inversion.criteria import dissimilarity
 from ganad_cli.models.base import GanadModule
 from ganad_cli.types import InversionResult
@@ -38,15 +45,20 @@ def encoder_invert(
     bandwidth: float = DEFAULTS.rbf_bandwidth,
     eps: float = DEFAULTS.eps,
     schlegl_lambda: float = DEFAULTS.schlegl_lambda,
+    amp: str = DEFAULTS.amp,
+    tf32: bool = DEFAULTS.tf32,
 ) -> InversionResult:
+    """amp: E and G under autocast (none | bf16 | fp16); z and x_hat come back in x's dtype."""
     require_encoder(model)
     device = next(model.parameters()).device
     parts = []
-    with frozen(model), folded_networks(model):
+    with frozen(model), folded_networks(model), device_flags(device, tf32):
         for i in range(0, len(x), batch_size):
-            xb = x[i : i + batch_size].to(device)
-            z = model.encode(xb)
-            x_hat = model.decode(z)
+            xb = to_device(x[i : i + batch_size], device)
+            with autocast(device, amp):
+                z = model.encode(xb)
+                x_hat = model.decode(z)
+            z, x_hat = z.to(xb.dtype), x_hat.to(xb.dtype)
             d = dissimilarity(model, xb, x_hat, similarity, bandwidth, lam=schlegl_lambda)
             zeros = torch.zeros(len(xb), dtype=torch.long, device=device)
             parts.append(InversionResult(z, x_hat, zeros, d < eps, d))

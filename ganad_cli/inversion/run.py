@@ -62,6 +62,8 @@ def invert(
         bandwidth=g("rbf_bandwidth"),
         eps=g("eps"),
         schlegl_lambda=g("schlegl_lambda"),
+        amp=g("amp"),
+        tf32=g("tf32"),
     )
     name = cfg["name"]
     if name == "encoder":
@@ -87,6 +89,8 @@ def invert(
         momentum=g("momentum"),
         lr_gamma=g("lr_gamma"),
         truncation=g("truncation"),
+        check_every=g("check_every"),
+        compact_below=g("compact_below"),
         **common,
     )
 

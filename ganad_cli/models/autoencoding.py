@@ -143,8 +143,10 @@ class BeatGAN(_AutoencodingGAN):
 
     def after_discriminator_step(self, loss_d: torch.Tensor) -> None:
         """As in the authors' code: a D loss below `d_reset_below` re-initialises D's weights,
-        by model.init (model.py:211-212, 242: their weights_init)."""
-        if float(loss_d) < float(self.cfg.get("d_reset_below", 0.0)):
+        by model.init (model.py:211-212, 242: their weights_init). The test reads loss_d back to
+        the host, so it is made only when a threshold is set (a BCE loss is never below 0)."""
+        below = float(self.cfg.get("d_reset_below", 0.0))
+        if below > 0 and float(loss_d) < below:
             init_weights(self.discriminator, self.cfg.get("init", "default"))
             self.d_resets += 1
             self.log("train/d_resets", float(self.d_resets), on_step=False, on_epoch=True)

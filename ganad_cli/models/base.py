@@ -26,6 +26,10 @@ class GanadModule(pl.LightningModule):
     counters: tuple[str, ...] = ()
     generator: nn.Module
     discriminator: nn.Module
+    # training batches between host reads of the non-finite-loss note (trainer.finite_check_every)
+    finite_check_every: int = 50
+    _bad_step: torch.Tensor | None = None
+    _bad_epoch: torch.Tensor | None = None
 
     def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
         super().__init__()
@@ -46,14 +50,19 @@ class GanadModule(pl.LightningModule):
 
     # ------------------------------------------------------------------------------ latent prior
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n prior draws, made on the device of `generator` (or, without one, the model's): no
+        host draw and copy per training step on a GPU."""
         prior = self.cfg.get("prior", "normal")
         shape = (n, self.latent_dim)
+        device = generator.device if generator is not None else self.device
         if prior == "normal":
-            z = torch.randn(shape, generator=generator)
+            z = torch.randn(shape, generator=generator, device=device)
         elif prior == "uniform":
-            z = torch.rand(shape, generator=generator) * 2 - 1
+            z = torch.rand(shape, generator=generator, device=device) * 2 - 1
         elif prior == "truncated_normal":
-            z = torch.nn.init.trunc_normal_(torch.empty(shape), a=-2.0, b=2.0, generator=generator)
+            z = torch.nn.init.trunc_normal_(
+                torch.empty(shape, device=device), a=-2.0, b=2.0, generator=generator
+            )
         else:
             raise ValueError(f"unknown prior {prior!r}")
         return z.to(self.device)
@@ -84,9 +93,31 @@ class GanadModule(pl.LightningModule):
         return None
 
     def loss_is_finite(self, *losses: torch.Tensor) -> None:
-        for loss in losses:
-            if not torch.isfinite(loss).all():
-                raise FloatingPointError(
-                    f"non-finite loss at global step {self.global_step} "
-                    f"(epoch {self.current_epoch}); training stopped, last good checkpoint kept"
-                )
+        """Note, on the device, the first training step whose loss is not finite; nothing is read
+        back to the host here (that would stall a GPU every step). `raise_if_diverged` reads the
+        note every `finite_check_every` batches and at every epoch end, before any checkpoint
+        of the epoch is written, and raises with the step and epoch of the first bad loss."""
+        bad = torch.stack([~torch.isfinite(loss.detach()).all() for loss in losses]).any()
+        if self._bad_step is None or self._bad_step.device != bad.device:
+            self._bad_step = torch.full((), -1, dtype=torch.long, device=bad.device)
+            self._bad_epoch = torch.full((), -1, dtype=torch.long, device=bad.device)
+        first = bad & (self._bad_step < 0)
+        self._bad_step = torch.where(first, self.global_step, self._bad_step)
+        self._bad_epoch = torch.where(first, self.current_epoch, self._bad_epoch)
+
+    def raise_if_diverged(self) -> None:
+        if self._bad_step is not None and int(self._bad_step) >= 0:
+            step, epoch = int(self._bad_step), int(self._bad_epoch)
+            self._bad_step = self._bad_epoch = None
+            raise FloatingPointError(
+                f"non-finite loss at global step {step} "
+                f"(epoch {epoch}); training stopped, last good checkpoint kept"
+            )
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if (batch_idx + 1) % max(int(self.finite_check_every), 1) == 0:
+            self.raise_if_diverged()
+
+    def on_train_epoch_end(self) -> None:
+        # Lightning calls this before ModelCheckpoint's epoch-end save
+        self.raise_if_diverged()

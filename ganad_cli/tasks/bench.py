@@ -156,7 +156,12 @@ def measure_row(
     model = detector.model
     b = int(inv_cfg["batch_size"])
     warm = {**inv_cfg, "n_max": min(int(inv_cfg.get("n_max", 1)), max(warmup_steps, 1))}
-    invert(model, x[:b], warm)  # untimed warm-up
+    # untimed warm-up of every batch shape timed below (a shorter last batch too: new shapes
+    # cost allocator growth, and on CUDA cudnn.benchmark's search, the first time they run)
+    for size in dict.fromkeys((min(b, len(x)), len(x) % b)):
+        if size:
+            invert(model, x[:size], warm)
+    _sync(device)
     # the starts one call on all of x would use, so every batch size inverts the same problem
     starts = None
     if inv_cfg["name"] == "anogan" and inv_cfg.get("init", "prior") == "prior":

@@ -57,6 +57,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
         splits.train.shape,
     )
     model = build_model(cfg.model, splits.train.shape)
+    model.finite_check_every = int(cfg.trainer.get("finite_check_every", 50))
     check_optimisation(cfg, model.automatic_optimization, cfg.model.name)
     trainer = build_trainer(cfg, run_dir, splits.val)
     datamodule = WindowDataModule(splits, cfg.data.batch_size, cfg.data.num_workers, cfg.seed)

@@ -133,11 +133,19 @@ class TrainingClock(pl.Callback):
         self.epochs: int | None = 0
         self._start: float | None = None
 
+    @staticmethod
+    def _sync(pl_module) -> None:
+        """CUDA runs asynchronously: wait for the queued work before reading the clock."""
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize(pl_module.device)
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
+        self._sync(pl_module)
         self._start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
         if self._start is not None:
+            self._sync(pl_module)
             self.seconds += time.perf_counter() - self._start
             self._start = None
             if self.epochs is not None:

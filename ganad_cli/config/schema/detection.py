@@ -40,6 +40,16 @@ class InversionConfig:
     eps_calibration_n: int = 512
     # null = wherever the model is; cpu | cuda moves the model before inverting
     device: str | None = None
+    # AnoGAN: steps between host reads of "is any sample still searching?" (only ends a batch
+    # early; results do not depend on it)
+    check_every: int = 10
+    # AnoGAN: at a check, cut the batch down to the samples still searching once they are at most
+    # this fraction of it (0 = never: pure masking, finished samples keep passing through G)
+    compact_below: float = 0.5
+    # G (and E) under torch.autocast: none | bf16 (CPU and CUDA) | fp16 (CUDA only)
+    amp: str = "none"
+    # CUDA: allow TF32 matmuls and convolutions while inverting
+    tf32: bool = False
 
 
 @dataclass

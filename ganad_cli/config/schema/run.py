@@ -23,6 +23,9 @@ class TrainerConfig:
     # which epoch's weights the detector uses: "last", or "best_val_auroc" (encoder models; the
     # reconstruction-error AUROC on the validation split after every epoch, as BeatGAN does)
     select_epoch: str = "last"
+    # training batches between host reads of "was any loss non-finite?" (the step of the first
+    # one is kept on the device, so the error names it whatever this is; epoch ends always check)
+    finite_check_every: int = 50
 
 
 @dataclass
