@@ -1,6 +1,7 @@
 """The error boundary: which exceptions are the user's doing, and their one-line message.
 
-Everything a command does runs inside this boundary (ganad_cli.apps, ganad_cli.cli). An exception
+Everything a command does runs inside this boundary (ganad_cli.cli.apps, ganad_cli.cli). An
+exception
 of a user-caused class (config and interpolation errors, Lightning's misconfiguration errors,
 unreadable files, text that is not UTF-8, allocation failures, missing wandb credentials) becomes
 a GanadInputError naming the key or file: one `ganad: error:` line, exit 2, and the half-made
@@ -24,6 +25,9 @@ MEMORY_KEYS = (
 )
 # Lightning Trainer arguments: a misconfiguration message naming one names that trainer key
 TRAINER_KEYS = ("accelerator", "strategy", "devices", "precision", "max_epochs", "max_steps")
+# errno values that mean "this output cannot be written here"
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
 # errno values that say "this path cannot be read or opened" (not: the disk is full)
 UNREADABLE = {
     errno.ELOOP: "is a symlink loop",
@@ -73,10 +77,29 @@ def memory_error(exc: BaseException, cfg: Any = None) -> GanadInputError:
     )
 
 
+def describe_os_error(exc: OSError) -> str | None:
+    """One line for a write that failed for lack of space or permission, else None."""
+    where = exc.filename or "an output file"
+    if exc.errno in NO_SPACE:
+        return (
+            f"cannot write {where}: {exc.strerror} (disk full or file size limit); expected free "
+            "space there (or choose another hydra.run.dir / output); no result was written"
+        )
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # mkdir where a file is in the way
+        return (
+            f"cannot create a folder at {where}: a file is in the way; expected a writable "
+            "location (check hydra.run.dir / output)"
+        )
+    if exc.errno in NOT_WRITABLE:
+        return (
+            f"cannot write {where}: {exc.strerror}; expected a writable location (check "
+            "hydra.run.dir / output)"
+        )
+    return None
+
+
 def os_error(exc: OSError) -> GanadInputError | None:
     """A file that cannot be read (or written: no space, no permission), naming it."""
-    from ganad_cli.safety import describe_os_error
-
     where = exc.filename or "a file"
     if exc.errno in UNREADABLE and exc.errno not in (errno.EACCES, errno.EPERM):
         return GanadInputError(f"{where} {UNREADABLE[exc.errno]}; expected a readable file")

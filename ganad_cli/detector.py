@@ -6,7 +6,8 @@ Stored with torch.save as a dict of tensors and plain Python values; loaded with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,49 +15,21 @@ import numpy as np
 import torch
 
 from ganad_cli import __version__
-from ganad_cli.choices import CONTEXT_COMPONENTS, TRAINING_FITTED_COMPONENTS
+from ganad_cli.config.choices import CONTEXT_COMPONENTS, TRAINING_FITTED_COMPONENTS
+from ganad_cli.data.base import Samples
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import InversionResult, invert
+from ganad_cli.inversion.run import calibrate_eps
 from ganad_cli.io import atomic_torch_save
 from ganad_cli.models.base import GanadModule
 from ganad_cli.models.registry import build_model
-from ganad_cli.scoring.combine import FittedScore
+from ganad_cli.runs.detector_file import FORMAT, FORMAT_VERSION, check_blob, sampling_rate_hz
+from ganad_cli.scoring.combine import FittedScore, fit_combination
 from ganad_cli.scoring.components import compute_components
 from ganad_cli.scoring.latent_knn import LatentNeighbours
 from ganad_cli.scoring.rhythm import RhythmDensity
-
-FORMAT = "ganad-detector"
-FORMAT_VERSION = 1
-# MIT-BIH records are sampled at 360 Hz; beatgan windows keep that rate
-MITBIH_FS = 360.0
-
-
-def sampling_rate_hz(data: dict) -> float | None:
-    """The sampling rate of the windows a data config makes; None where the data has no
-    physical rate (synthetic beats, CSV/NPY/UCR windows)."""
-    if data.get("name") != "mitbih":
-        return None
-    if data.get("preprocess", "beatgan") == "beatgan":
-        return MITBIH_FS
-    fs = float(data.get("kachuee_fs", 125))
-    if data.get("resample_length"):
-        fs *= float(data["resample_length"]) / float(data.get("kachuee_length", 187))
-    return fs
-
-
-def expected_shape(data: dict) -> tuple[int, int] | None:
-    """(channels, length) a data config makes, where the config alone says (else None)."""
-    name = data.get("name")
-    if name == "synthetic_ecg":
-        return 1, int(data.get("length", 128))
-    if name == "mitbih":
-        channels = 2 if data.get("two_leads") else 1
-        if data.get("preprocess", "beatgan") == "beatgan":
-            before = int(data.get("beatgan_before", 140))
-            after = int(data.get("beatgan_after", 180))
-            return channels, before + after
-        return channels, int(data.get("resample_length") or data.get("kachuee_length", 187))
-    return None
+from ganad_cli.scoring.threshold import fit_threshold
+from ganad_cli.types import Scored
 
 
 def check_scores(comps: dict[str, np.ndarray], total: np.ndarray, source: str, what: str) -> None:
@@ -86,8 +59,100 @@ class Detector:
     neighbours: LatentNeighbours | None = None  # score.components has latent_knn: training codes
     source: str = "detector"  # where it was loaded from, named in errors
 
+    @classmethod
+    def fit(
+        cls,
+        model: GanadModule,
+        val: Samples,
+        inversion: Any,
+        score: Any,
+        threshold: Any,
+        data: Any,
+        train: Samples | None = None,
+        seed: int = 0,
+    ) -> tuple[Detector, Scored]:
+        """Fit on validation only: a data-driven eps (inversion.eps_quantile, on validation
+        normals), the score combination and tau; the rr_density component on the training beats
+        (as the GAN: normals, plus any deliberate contamination). Config nodes or plain dicts;
+        returns the detector and its validation scores."""
+        inversion, score, data = _plain(inversion), _plain(score), _plain(data)
+        context_used = [n for n in score["components"] if n in CONTEXT_COMPONENTS]
+        if context_used and (val.context is None or (train is not None and train.context is None)):
+            raise GanadInputError(
+                f"config key 'score.components': {', '.join(context_used)} need(s) beats cut "
+                f"from records (data=mitbih); data {data['name']!r} has no beat positions"
+            )
+        rhythm = neighbours = None
+        if "rr_density" in score["components"]:
+            if train is None or train.context is None:
+                raise GanadInputError(
+                    "config key 'score.components': rr_density is fitted on the training beats' "
+                    "RR features, and none were given"
+                )
+            rhythm = RhythmDensity.fit(train.context, seed=int(seed))
+        # the networks and components alone: what the combination and tau are fitted on
+        nothing = FittedScore(components=[], mean=[], std=[], weights=[])
+        unfitted = cls(model, inversion, score, nothing, 0.0, data, rhythm)
+        if "latent_knn" in score["components"]:
+            neighbours = unfitted.fit_latent_neighbours(train, score, seed)
+        x_val = torch.from_numpy(val.x)
+        inversion = calibrate_eps(model, x_val, val.label, inversion)
+        unfitted = replace(unfitted, inversion=inversion, neighbours=neighbours)
+        inv, seconds = unfitted.timed_invert(x_val)
+        if "latent_norm" in score["components"]:
+            from ganad_cli.scoring.latent_center import fit_latent_center
+
+            center = fit_latent_center(inv.z, val.label, inversion)
+            if center is not None:  # encoder codes: centred on the validation normals' norms
+                unfitted = replace(unfitted, score_cfg={**score, "latent_norm_center": center})
+        comps = unfitted.components(x_val, inv, val.context)
+        check_scores(comps, np.zeros(len(x_val)), "the trained model", "validation windows")
+        combination = fit_combination(comps, val.label, _node(score))
+        total = combination.total(comps)
+        check_scores(comps, total, "the trained model", "validation windows")
+        tau = fit_threshold(total, val.label, _node(threshold))
+        detector = replace(unfitted, score=combination, threshold=tau)
+        return detector, Scored(total, comps, inv, seconds)
+
+    def fit_latent_neighbours(
+        self, train: Samples | None, score: dict, seed: int
+    ) -> LatentNeighbours:
+        """The training beats' codes (this detector's own inversion) for latent_knn."""
+        if train is None or len(train) == 0:
+            raise GanadInputError(
+                "config key 'score.components': latent_knn is fitted on the training beats' "
+                "codes, and none were given"
+            )
+        n, most = len(train), int(score["knn_max_train"])
+        keep = np.arange(n)
+        if n > most:  # subsample before inverting: the inversion is the cost
+            keep = np.sort(np.random.default_rng(int(seed)).choice(n, most, replace=False))
+        codes = self.invert(torch.from_numpy(train.x[keep])).z
+        return LatentNeighbours.fit(codes, int(score["knn_k"]), most, int(seed))
+
+    def evaluate(
+        self, x: torch.Tensor | np.ndarray, context: np.ndarray | None = None, what: str = "windows"
+    ) -> Scored:
+        """Score windows with the frozen detector: total, components, inversion, its time."""
+        x = torch.as_tensor(x)
+        inv, seconds = self.timed_invert(x)
+        comps = self.components(x, inv, context)
+        total = self.score.total(comps)
+        check_scores(comps, total, "the trained model", what)
+        return Scored(total, comps, inv, seconds)
+
     def invert(self, x: torch.Tensor, inversion: dict | None = None) -> InversionResult:
         return invert(self.model, x, inversion or self.inversion)
+
+    def timed_invert(self, x: torch.Tensor) -> tuple[InversionResult, float]:
+        """The inversion and its wall time (GPU work finished before the clock stops)."""
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        inv = self.invert(x)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return inv, time.perf_counter() - t0
 
     def components(
         self, x: torch.Tensor, inv: InversionResult, context: np.ndarray | None = None
@@ -194,7 +259,7 @@ class Detector:
                 f"ganad ({__version__}) reads version {FORMAT_VERSION}"
             )
         try:
-            meta = _check_blob(blob, path)
+            meta = check_blob(blob, path)
             model = build_model(blob["model_cfg"], tuple(blob["shape"]))
             model.load_state_dict(blob["state_dict"])
             model.eval()
@@ -227,88 +292,15 @@ class Detector:
         return int(self.model.channels), int(self.model.length)
 
 
-def _check_blob(blob: dict, path: Path) -> dict:
-    """Finite weights, threshold and score parameters; the metadata (detectors written before
-    it existed get it from their model config, shape and data config)."""
-    import math
+def _plain(node: Any) -> dict:
+    from omegaconf import DictConfig, OmegaConf
 
-    for key, tensor in blob["state_dict"].items():
-        if torch.is_tensor(tensor) and tensor.is_floating_point() and not tensor.isfinite().all():
-            raise GanadInputError(
-                f"detector file {path} has NaN or inf weights (first in {key!r}); expected the "
-                "weights of a trained model"
-            )
-    threshold = blob["threshold"]
-    if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise GanadInputError(
-            f"detector file {path} has threshold {threshold!r}; expected a finite number"
-        )
-    from ganad_cli.config import check_finite
-
-    try:
-        check_finite(blob["score"], "score")
-    except GanadInputError as exc:
-        raise GanadInputError(
-            f"detector file {path}: its fitted {str(exc)[len('config key ') :]}"
-        ) from exc
-    meta = blob.get("metadata")
-    if meta is None:  # written before detectors carried metadata
-        meta = {
-            "model_name": str(blob["model_cfg"]["name"]),
-            "input_shape": list(blob["shape"]),
-            "sampling_rate_hz": sampling_rate_hz(blob["data"]),
-        }
-    if not isinstance(meta, dict) or set(meta) != {"model_name", "input_shape", "sampling_rate_hz"}:
-        raise GanadInputError(
-            f"detector file {path} has metadata {meta!r}; expected model_name, input_shape and "
-            "sampling_rate_hz"
-        )
-    return meta
+    return (
+        OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    )
 
 
-def load_run_detector(run_dir: Path, run_cfg: Any = None) -> Detector:
-    """A run folder's detector.pt, checked against the folder's own config: the same model, data,
-    window shape and sampling rate (a detector copied in from another run is refused). A folder
-    holding only a detector.pt (ganad detect) has nothing to check it against."""
+def _node(node: Any):
     from omegaconf import OmegaConf
 
-    path = run_dir / "detector.pt"
-    detector = Detector.load(path)
-    if run_cfg is None:
-        configs = ("effective_config.yaml", ".hydra/config.yaml")
-        if not any((run_dir / name).is_file() for name in configs):
-            return detector  # a detector on its own (no run config to disagree with)
-        run_cfg = _run_config(run_dir)
-    model = OmegaConf.select(run_cfg, "model.name")
-    data = OmegaConf.to_container(run_cfg.data, resolve=False)
-    meta = detector.metadata
-    checks = [
-        ("model.name", model, meta["model_name"]),
-        ("data.name", data.get("name"), detector.data.get("name")),
-        ("sampling rate (Hz)", sampling_rate_hz(data), meta["sampling_rate_hz"]),
-    ]
-    shape = expected_shape(data)
-    if shape is not None:
-        checks.append(("window shape (channels, length)", list(shape), meta["input_shape"]))
-    for what, run_value, detector_value in checks:
-        if run_value != detector_value:
-            raise GanadInputError(
-                f"{path}: the detector was made for {what} {detector_value!r}, but its run folder "
-                f"{run_dir} has {run_value!r}; expected the detector 'ganad train' wrote there"
-            )
-    return detector
-
-
-def _run_config(run_dir: Path) -> Any:
-    """The run's config: effective_config.yaml (a `ganad evaluate` folder) or .hydra/config.yaml."""
-    from ganad_cli.evaluate import load_run_config
-
-    effective = run_dir / "effective_config.yaml"
-    if effective.is_file():
-        from ganad_cli.untrusted import read_saved_config
-
-        cfg = read_saved_config(effective)
-        if "model" not in cfg or "data" not in cfg:
-            raise GanadInputError(f"run config {effective} lacks model or data")
-        return cfg
-    return load_run_config(run_dir)
+    return OmegaConf.create(_plain(node))

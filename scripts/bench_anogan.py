@@ -39,12 +39,12 @@ from sklearn.metrics import roc_auc_score
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ganad_cli.bench import bench_subset  # noqa: E402
 from ganad_cli.data import load_samples  # noqa: E402
 from ganad_cli.data.splits import make_splits  # noqa: E402
 from ganad_cli.detector import Detector  # noqa: E402
 from ganad_cli.inversion import InversionResult, invert, prior_starts  # noqa: E402
 from ganad_cli.inversion.run import calibrate_eps  # noqa: E402
+from ganad_cli.tasks.bench import bench_subset  # noqa: E402
 
 
 def reference_loop(

@@ -2,7 +2,8 @@
 
 Builds a long WFDB record (360 Hz, MLII) by concatenating MIT-BIH records (48 x 30 min = 24 h,
 31 M samples) into a scratch folder, with or without the concatenated .atr, then scores it in a
-fresh child process with `ganad_cli.beatscore.score_recording` (chunked reading) on a given
+fresh child process with `ganad_cli.evaluation.beatscore.score_recording` (chunked reading) on a
+given
 number of CPU threads, and prints the child's peak resident memory and its throughput.
 
     python scripts/bench_detect_holter.py --run <run folder> [--hours 24] [--threads 2]
@@ -96,9 +97,9 @@ def peak_rss_mib() -> float:
 def score_child(args: argparse.Namespace) -> None:
     import torch
 
-    from ganad_cli.beatscore import BeatOptions, score_recording
+    from ganad_cli.data.recording import read_recording
     from ganad_cli.detector import Detector
-    from ganad_cli.recording import read_recording
+    from ganad_cli.evaluation.beatscore import BeatOptions, score_recording
 
     torch.set_num_threads(args.threads)
     det = Detector.load(Path(args.run) / "detector.pt")

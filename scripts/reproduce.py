@@ -17,7 +17,8 @@ and validation AUROC so far. The other presets run as one
 betavaegan_mitbih then re-scores each run
 with the grid combination (`ganad evaluate score=weighted_all`), ganad_mitbih with equal weights
 (`ganad evaluate +score.combine=equal`, the label-free variant), table1 times the inversion grid
-with `ganad bench`. Runs are aggregated with ganad_cli.report (mean ± std, ddof=1, over folds or
+with `ganad bench`. Runs are aggregated with ganad_cli.tasks.report (mean ± std, ddof=1, over folds
+or
 seeds) and written to <results>/<preset>.md next to the published numbers, with the hardware,
 the git commit, the commands and the wall time.
 
@@ -31,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shlex
 import subprocess
@@ -45,6 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ganad_cli.hardware import cpu_model, load_average
 from ganad_cli.io import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,10 +72,22 @@ SMOKE_NMAX_DIV = 100
 SMOKE_BENCH_N = 16
 
 
+def protocol_text(name: str) -> str:
+    """The protocol as conf/experiment/<name>.yaml describes it: its header comment's first
+    paragraph (the protocol text lives there only)."""
+    lines = []
+    for line in (PRESETS_DIR / f"{name}.yaml").read_text().splitlines():
+        if line.startswith("# @package"):
+            continue
+        if not line.startswith("#") or not line[1:].strip():
+            break
+        lines.append(line[1:].strip())
+    return " ".join(lines)
+
+
 @dataclass
 class Preset:
     title: str
-    protocol: str
     source: str
     sweep: list[str]  # full-size sweep overrides (folds, seeds); may be empty (config-defined)
     smoke_sweep: list[str]
@@ -90,18 +103,6 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "beatgan_mitbih": Preset(
         title="BeatGAN on MIT-BIH as the authors' code runs it (N vs S/V/F/Q, 5 folds of normals)",
-        protocol=(
-            "BeatGAN preprocessing as in hi-bingo/BeatGAN (MLII lead (nc=1), 3-45 Hz band-pass, "
-            "[R-140, R+180) at 360 Hz, min-max to [-1, 1], paced records dropped; the authors' "
-            "classes: e and j count as S; an N beat is kept only if biosppy finds an R peak "
-            "fewer than 10 samples from its annotation), normals in 5 folds (fold k = test), "
-            "10 % of the rest and 10 % of the anomalies = validation; the authors' network "
-            "(5 stride-2 stages up to 512 channels, no biases, Tanh output, their weights_init), "
-            "D then G on each batch, 100 epochs, latent 50, Adam lr 1e-4 (beta1 0.5), batch 64, "
-            "D re-initialised when its loss < 5e-6; the epoch with the best validation AUROC is "
-            "kept; score = mean squared reconstruction error of G(E(x)). Element by element "
-            "against the reference code: scripts/results/README.md (python scripts/fidelity.py)."
-        ),
         source="Zhou et al., BeatGAN, IJCAI 2019 (authors' code re-run)",
         sweep=["data.fold=0,1,2,3,4"],
         smoke_sweep=["data.fold=0"],
@@ -116,17 +117,6 @@ PRESETS: dict[str, Preset] = {
     ),
     "beatgan_mitbih_small": Preset(
         title="BeatGAN on MIT-BIH, ganad's small network (N vs S/V/F/Q, 5 folds of normal beats)",
-        protocol=(
-            "BeatGAN preprocessing (MLII lead as the authors' code trains (nc=1), 3-45 Hz "
-            "band-pass, [R-140, R+180) at 360 Hz, min-max to [-1, 1], paced records dropped), "
-            "normals in 5 folds (fold k = test), 10 % of the rest and 10 % of each anomaly class = "
-            "validation; 100 epochs, latent 50, Adam lr 1e-4 (beta1 0.5), batch 64, D "
-            "re-initialised when its loss < 5e-6; the epoch with the best validation AUROC is "
-            "kept; score = mean squared reconstruction error of G(E(x)). The cheaper CPU variant "
-            "of beatgan_mitbih: ganad's conv1d backbone (3 strided stages, up to 128 channels) "
-            "instead of the authors' 5-stage network (up to 512 channels), AAMI classes (e, j = "
-            "N), every normal beat kept (no R-peak filter), G before D, PyTorch's init."
-        ),
         source="Zhou et al., BeatGAN, IJCAI 2019 (authors' code re-run)",
         sweep=["data.fold=0,1,2,3,4"],
         smoke_sweep=["data.fold=0,1"],
@@ -141,17 +131,6 @@ PRESETS: dict[str, Preset] = {
     ),
     "ganad_mitbih": Preset(
         title="ganad's neighbours detector on MIT-BIH, BeatGAN protocol (N vs S/V/F/Q, 5 folds)",
-        protocol=(
-            "The beatgan_mitbih_small protocol (same beats, folds, network and training, 8 "
-            "epochs, the epoch chosen by validation AUROC), scored with score=neighbours: "
-            "latent_knn (log distance of the beat's encoder code to the nearest code of the "
-            "training beats) and rr_density (negative log-likelihood of the beat's RR features "
-            "under a Gaussian mixture fitted on the training beats). Two rows: λ fitted on "
-            "validation labels (score.combine=weighted, the training run) and equal weights on "
-            "components standardised on validation normals (score.combine=equal, label-free; "
-            "`ganad evaluate` of the same run); τ maximises validation F1 in both. Uses beat "
-            "timing, which the BeatGAN authors' model does not see."
-        ),
         source=(
             "BeatGAN (Zhou et al., IJCAI 2019, authors' code re-run): AUROC 0.9458, AP 0.9108; "
             "ganad's own beatgan_mitbih_small: see beatgan_mitbih_small.md"
@@ -166,13 +145,6 @@ PRESETS: dict[str, Preset] = {
     ),
     "betavaegan_mitbih": Preset(
         title="β-VAEGAN on MIT-BIH Kachuee beats (N vs rest, 85/15 split, 5 folds)",
-        protocol=(
-            "Kachuee beats resampled to 160 samples; 85 % of the normals for train+validation "
-            "(5 folds, fold k = validation), 15 % plus a proportional share of the anomalies for "
-            "test; components residual, discriminator, feature matching and latent norm combined "
-            "on validation by an RBF SVM (score=svm, the training run) and by the simplex grid "
-            "(score=weighted_all, `ganad evaluate` of the same run); tau maximises validation F1."
-        ),
         source="Lüer et al. 2023 (β-VAEGAN, emundo/ecgan): F1 0.92 (SVM); previous best 0.85",
         sweep=["data.fold=0,1,2,3,4"],
         smoke_sweep=["data.fold=0,1"],
@@ -184,11 +156,6 @@ PRESETS: dict[str, Preset] = {
     ),
     "table1": Preset(
         title="Survey Table 1: AnoGAN latent search vs encoder, β-VAEGAN on MIT-BIH Kachuee beats",
-        protocol=(
-            "One betavaegan_mitbih model (fold 0); `ganad bench` inverts the same seeded, "
-            "label-stratified test subset for every row (AnoGAN: RBF similarity, Adam, each sample "
-            "stops on its own at similarity < eps or after n_max steps; encoder: one forward pass)."
-        ),
         source="Survey Table 1 (consumer GPU, 22427 test samples); encoder on CPU: 2.4 ms (text)",
         sweep=[],
         smoke_sweep=[],
@@ -197,13 +164,6 @@ PRESETS: dict[str, Preset] = {
     ),
     "contamination": Preset(
         title="Contaminated training data: BeatGAN protocol, Λ ∈ {0, 0.01, 0.05, 0.1}",
-        protocol=(
-            "The beatgan_mitbih protocol; Λ = the share of anomalies in the training set "
-            "(treated as normal): Λ / (1 - Λ) x the training normals, from a pool held out of "
-            "validation and test at every Λ (data.contamination_max = 0.1), so each fold's test "
-            "beats are the same for every Λ; the achieved share is in each run's metrics.json "
-            "(data.train_anomaly_share); Λ x 5 folds."
-        ),
         source="no published numbers (survey section 4.3 discusses the effect qualitatively)",
         sweep=[],  # Lambda x folds come from the preset's hydra.sweeper.params
         smoke_sweep=["data.fold=0"],
@@ -212,14 +172,6 @@ PRESETS: dict[str, Preset] = {
     ),
     "inter_patient": Preset(
         title="Inter-patient BeatGAN: train on DS1, test on DS2 (de Chazal 2004)",
-        protocol=(
-            "The beatgan_mitbih protocol with whole records per split: training and validation "
-            "records from DS1, test = every beat of DS2; validation = every beat of 10 % of the "
-            "DS1 records in seeded order, plus the next records in that order until S, V and F "
-            "beats are all present (Q may be absent; each run's metrics.json lists its records "
-            "under data.groups.val); 5 seeds (data.seed follows seed: validation records and "
-            "initialisation change)."
-        ),
         source="no published BeatGAN inter-patient numbers",
         sweep=[],  # seeds come from the preset's hydra.sweeper.params
         smoke_sweep=["seed=0,1"],
@@ -274,17 +226,6 @@ def git_commit() -> str:
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def hardware(runs_root: Path) -> str:
     """CPU model and count, torch threads as the runs saw them, GPU if any."""
     import torch
@@ -298,10 +239,7 @@ def hardware(runs_root: Path) -> str:
         - {None}
     )
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    try:
-        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        load = "n/a"
+    load = load_average()
     shown = ", ".join(map(str, threads)) or str(torch.get_num_threads())
     return (
         f"CPU {cpu} ({os.cpu_count()} logical cores), torch {torch.__version__} with {shown} "
@@ -446,7 +384,7 @@ def md_table(head: list[str], rows: list[list[str]]) -> str:
 def collect(runs: Path) -> pd.DataFrame:
     from omegaconf import OmegaConf
 
-    from ganad_cli.report import collect as collect_runs
+    from ganad_cli.tasks.report import collect as collect_runs
 
     frame = collect_runs(runs)
     if frame.empty:
@@ -505,7 +443,7 @@ def af_records(data_root: str | None, records: Sequence[str]) -> set[str]:
 
 def per_record_table(frame: pd.DataFrame, root: Path, data_root: str | None) -> str:
     """False-positive rate of normal test beats per record, mean over the runs, highest first."""
-    from ganad_cli.report import per_record_rates
+    from ganad_cli.tasks.report import per_record_rates
 
     parts = [per_record_rates(root / r).assign(run=r) for r in frame["run"]]
     parts = [p for p in parts if len(p)]
@@ -681,37 +619,28 @@ def commands(
     return out_cmds
 
 
-# data keys that say where the data lives, not which data (ganad_cli.cli.DATA_LOCATION_KEYS)
-LOCATION_KEYS = ("root", "download", "cache", "cache_dir", "num_workers")
-
-
 def protocol_drift(run_dir: Path, cmd: list[str]) -> list[str]:
     """`node.key: saved -> now` for every data or model key on which the run folder's saved
     config differs from what `cmd` composes today (a preset that changed since the fold was
     trained); keys the run predates count with their schema default."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from ganad_cli.config import SCHEMAS, register_configs
-    from ganad_cli.paths import conf_dir
+    from ganad_cli.config import SCHEMAS
+    from ganad_cli.config.compose import compose_variants
+    from ganad_cli.config.keys import DATA_LOCATION_KEYS
 
     saved_file = run_dir / ".hydra" / "config.yaml"
     if not saved_file.is_file():
         return []
     saved = OmegaConf.to_container(OmegaConf.load(saved_file), resolve=True)
-    register_configs()
-    GlobalHydra.instance().clear()
     overrides = [a for a in cmd[2:] if not a.startswith(("hydra.", "-"))]
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        now = OmegaConf.to_container(compose("train", overrides=overrides), resolve=True)
-    GlobalHydra.instance().clear()
+    now = OmegaConf.to_container(compose_variants("train", overrides, False)[0], resolve=True)
     drift = []
     for node in ("data", "model"):
         schema = SCHEMAS[node].get(saved[node].get("name"), SCHEMAS[node]["base"])
         defaults = OmegaConf.to_container(OmegaConf.structured(schema))
         for key, value in now[node].items():
-            if node == "data" and key in LOCATION_KEYS:
+            if node == "data" and key in DATA_LOCATION_KEYS:
                 continue
             was = saved[node].get(key, defaults.get(key))
             if was != value:
@@ -1070,7 +999,7 @@ def reproduce(
         body,
         "## Setup",
         "",
-        f"- Protocol: {p.protocol}",
+        f"- Protocol: {protocol_text(name)}",
         f"- Published numbers: {p.source}.",
         f"- Preset: `conf/experiment/{name}.yaml`",
         f"- Commit: {git_commit()}",

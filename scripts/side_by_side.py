@@ -21,7 +21,7 @@ Methods (test labels are only read to compute the metrics):
 - pyod_ae: pyod.models.auto_encoder.AutoEncoder with PyOD's defaults (its own epochs unless
   --pyod-epochs), fitted on the training beats flattened to 320 values; decision_function.
 - beatgan: ganad's BeatGAN (experiment=--preset, score=residual) trained for --epochs
-  through ganad_cli.pipeline.run_training.
+  through ganad_cli.tasks.train.run_training.
 - context: that trained BeatGAN scored with score=context (residual + rr_density + template,
   lambda on validation), re-fitted as `ganad evaluate` does; uses beat timing and neighbouring
   beats, which the BeatGAN authors' model does not see.
@@ -52,9 +52,10 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from reproduce import cpu_model, git_commit  # noqa: E402
+from reproduce import git_commit  # noqa: E402
 
 from ganad_cli.data.base import Samples, Splits  # noqa: E402
+from ganad_cli.hardware import cpu_model  # noqa: E402
 
 METHODS = (
     "pyod_ae",
@@ -193,7 +194,7 @@ def test_scores(run_dir: Path) -> np.ndarray:
 
 
 def train_ganad(args, splits: Splits, run_dir: Path, extra: list[str]) -> tuple[np.ndarray, float]:
-    from ganad_cli.pipeline import run_training
+    from ganad_cli.tasks.train import run_training
 
     cfg = compose(ganad_overrides(args, extra))
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -205,8 +206,9 @@ def train_ganad(args, splits: Splits, run_dir: Path, extra: list[str]) -> tuple[
 def rescore(args, splits: Splits, trained: Path, out: Path, extra: list[str]):
     """The trained model with other score/threshold choices, fitted on validation only."""
     from ganad_cli.detector import Detector
+    from ganad_cli.evaluation.fit import fit_detector
+    from ganad_cli.evaluation.results import evaluate_into
     from ganad_cli.io import atomic_write_json
-    from ganad_cli.pipeline import evaluate_into, fit_detector
 
     cfg = compose(ganad_overrides(args, extra))
     out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 The tests read `$GANAD_MITDB` or `../shared/data/mitdb` when present (as in CI). On a fresh
 machine without either they fetch the records through ganad's own download path
-(ganad_cli.data.mitbih.ensure_records: wfdb from PhysioNet) into ganad's data folder, once.
+(ganad_cli.data.mitbih_files.ensure_records: wfdb from PhysioNet) into ganad's data folder, once.
 `loopback_physionet` serves a copy of some records in PhysioNet's URL layout, so that download
 path is tested here, where PhysioNet itself is unreachable.
 """
@@ -32,7 +32,7 @@ def local_mitdb(shared: Path) -> Path | None:
 
 def fetch_mitdb(target: Path, records: Sequence[int]) -> Path:
     """The records in `target`, downloaded through ganad's download path where absent."""
-    from ganad_cli.data.mitbih import ensure_records
+    from ganad_cli.data.mitbih_files import ensure_records
 
     ensure_records(target, list(records), download=True)
     return target

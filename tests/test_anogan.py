@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ganad_cli.inversion.anogan import anogan_invert
-from ganad_cli.models.wgan_gp import WGANGP
+from ganad_cli.models.gan import GAN as WGANGP
 
 CFG = {
     "name": "wgan_gp",

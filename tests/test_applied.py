@@ -1,4 +1,5 @@
-"""Every key a train config holds is applied or refused (ganad_cli.applied), never recorded and
+"""Every key a train config holds is applied or refused (ganad_cli.config.applied), never recorded
+and
 ignored: Lightning Trainer arguments under `trainer.` reach the Trainer, the rest is refused."""
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ganad_cli.bench import bench_subset, plan_rows
 from ganad_cli.cli import main
+from ganad_cli.tasks.bench import bench_subset, plan_rows
 
 GRID = [
     "bench.n=24",
@@ -145,7 +145,7 @@ def test_subset_is_stratified_and_seeded():
 def test_interrupted_bench_keeps_its_rows_and_resumes(smoke_run, tmp_path, monkeypatch, capfd):
     """Ctrl-C after the first row: bench.csv holds that row; `resume=true` measures only the
     rest, keeps the first row as it was, and repeats none."""
-    import ganad_cli.bench as bench
+    import ganad_cli.tasks.bench as bench
 
     run = tmp_path / "run"
     shutil.copytree(smoke_run, run)
@@ -188,8 +188,8 @@ def test_every_timed_batch_shape_is_warmed_up(smoke_run, monkeypatch):
     (a spy around the real invert records each call's batch length and n_max)."""
     import numpy as np
 
-    from ganad_cli import bench
     from ganad_cli.detector import Detector
+    from ganad_cli.tasks import bench
 
     detector = Detector.load(smoke_run / "detector.pt")
     calls = []

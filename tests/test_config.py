@@ -69,8 +69,9 @@ def test_range_checks_name_the_key(compose_train, override, key):
 
 
 def test_choice_lists_match_their_implementations():
-    """ganad_cli.choices (torch-free, for fast config errors) agrees with the code behind it."""
-    from ganad_cli import choices
+    """ganad_cli.config.choices (torch-free, for fast config errors) agrees with the code behind
+    it."""
+    from ganad_cli.config import choices
     from ganad_cli.inversion.anogan import OPTIMIZERS
     from ganad_cli.models.registry import MODELS, encoder_models
 

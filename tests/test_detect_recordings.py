@@ -21,10 +21,10 @@ import torch
 import wfdb
 from omegaconf import OmegaConf
 
-from ganad_cli.beatscore import BeatOptions, score_recording
 from ganad_cli.cli import main
+from ganad_cli.data.recording import read_recording
 from ganad_cli.detector import Detector
-from ganad_cli.recording import read_recording
+from ganad_cli.evaluation.beatscore import BeatOptions, score_recording
 
 SECONDS = 120
 
@@ -320,8 +320,8 @@ def test_report_zooms_on_the_most_anomalous_flagged_beats(
 ):
     """zoom.png: one strip of zoom_s seconds per stretch around the highest-scoring flagged
     beats, the ECG read again from the recording in pieces of zoom_s only."""
-    from ganad_cli.detect import summarize, tau_options
-    from ganad_cli.detect_report import strip_beats, write_report
+    from ganad_cli.runs.detect_report import strip_beats, write_report
+    from ganad_cli.tasks.detect import summarize, tau_options
 
     rec = read_recording(_copy(mitdb_root, tmp_path, "patientZ", "119", with_atr=True), "wfdb")
     result = score_recording(detector, rec)
@@ -349,7 +349,7 @@ def test_report_zooms_on_the_most_anomalous_flagged_beats(
 
 
 def test_label_free_tau_from_the_records_scores(mit_run: Path, mitdb_root: Path, tmp_path):
-    from ganad_cli.detect import record_tau, summarize, tau_options, validation_flag_rate
+    from ganad_cli.tasks.detect import record_tau, summarize, tau_options, validation_flag_rate
 
     _metrics(mit_run, 0.02)
     det = Detector.load(mit_run / "detector.pt")
@@ -387,7 +387,7 @@ def test_chunked_scoring_reads_bounded_pieces_and_matches_one_pass(
     """30 s chunks of a 2-minute record (margins: at least TEMPLATE_CONTEXT_S, so the 20
     neighbours of template_mse are inside): no read is longer than a chunk and its margins, and
     every beat gets the same row, template_mse and score as in one pass."""
-    from ganad_cli.beatscore import TEMPLATE_CONTEXT_S
+    from ganad_cli.evaluation.beatscore import TEMPLATE_CONTEXT_S
 
     path = _copy(mitdb_root, tmp_path, "patientF", "119", with_atr=True)
     whole = score_recording(detector, read_recording(path, "wfdb"))
@@ -540,7 +540,7 @@ def test_edf_annotations_that_are_not_beats_fall_back_to_qrs_detection(
 def test_python_api_scores_a_numpy_recording_like_the_cli(
     mit_run: Path, mitdb_root: Path, tmp_path: Path
 ):
-    from ganad_cli.detect import score_signal
+    from ganad_cli.tasks.detect import score_signal
 
     det = Detector.load(mit_run / "detector.pt")
     path = _copy(mitdb_root, tmp_path, "patientH", with_atr=True)

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from ganad_cli.config import validate_config
-from ganad_cli.inversion.anogan import anogan_invert, distance
+from ganad_cli.inversion.anogan import anogan_invert
 from ganad_cli.inversion.criteria import dissimilarity, ecgan_rbf
+from ganad_cli.inversion.similarity import distance
 
 
 def test_ecgan_rbf_by_hand():

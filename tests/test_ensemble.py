@@ -17,9 +17,9 @@ from ganad_cli.cli import main
 from ganad_cli.data import load_samples
 from ganad_cli.data.splits import make_splits
 from ganad_cli.detector import Detector
-from ganad_cli.evaluate import load_run_config
-from ganad_cli.report import build_report
+from ganad_cli.runs.folder import load_run_config
 from ganad_cli.scoring.threshold import fit_threshold
+from ganad_cli.tasks.report import build_report
 
 TINY = [
     "experiment=smoke",

@@ -25,7 +25,8 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ganad_cli.cli import main, preflight
+from ganad_cli.cli import main
+from ganad_cli.config.compose import preflight
 from ganad_cli.errors import GanadInputError
 from tests.test_cli import GANAD
 
@@ -167,7 +168,7 @@ def test_npy_header_is_checked_against_the_file_length(run_copy, tmp_path, capfd
 
 
 def test_wfdb_record_without_its_dat(mitdb_root, tmp_path):
-    from ganad_cli.data.mitbih import read_record
+    from ganad_cli.data.mitbih_files import read_record
 
     for ext in ("hea", "atr"):
         shutil.copy(mitdb_root / f"100.{ext}", tmp_path / f"100.{ext}")
@@ -236,7 +237,7 @@ def _sigint_then(real):
 
 
 def test_ctrl_c_while_composing(in_tmp, capfd, monkeypatch):
-    import ganad_cli.cli as cli
+    import ganad_cli.cli.hydra_run as cli
 
     monkeypatch.setattr(cli, "preflight", _sigint_then(cli.preflight))
     capfd.readouterr()
@@ -247,7 +248,7 @@ def test_ctrl_c_while_composing(in_tmp, capfd, monkeypatch):
 
 
 def test_ctrl_c_while_loading_data_removes_the_new_folder(in_tmp, capfd, monkeypatch):
-    import ganad_cli.pipeline as pipeline
+    import ganad_cli.tasks.train as pipeline
 
     monkeypatch.setattr(pipeline, "load_samples", _sigint_then(pipeline.load_samples))
     capfd.readouterr()
@@ -317,7 +318,7 @@ def test_detector_carries_its_metadata(trained_run):
         "input_shape": [1, 128],
         "sampling_rate_hz": None,  # synthetic beats have no physical rate
     }
-    from ganad_cli.detector import expected_shape, sampling_rate_hz
+    from ganad_cli.runs.detector_file import expected_shape, sampling_rate_hz
 
     mitbih = {"name": "mitbih", "preprocess": "beatgan", "beatgan_before": 140}
     assert sampling_rate_hz(mitbih) == 360.0 and expected_shape(mitbih) == (1, 320)
@@ -381,7 +382,7 @@ def test_detector_of_another_model_in_a_run_folder(run_copy, tmp_path, capfd):
 
 def test_detector_without_metadata_still_loads(run_copy):
     """Detectors written before the metadata: it is derived from their model config and shape."""
-    from ganad_cli.detector import load_run_detector
+    from ganad_cli.runs.folder import load_run_detector
 
     _rewrite(run_copy, lambda b: b.pop("metadata"))
     assert load_run_detector(run_copy).metadata["model_name"] == "wgan_gp"

@@ -32,7 +32,7 @@ TINY = [
 CTRL_C_AT = """
 import signal, sys
 import pytorch_lightning as pl
-import ganad_cli.pipeline as pipeline
+import ganad_cli.tasks.train as pipeline
 from ganad_cli.cli import main
 
 epoch, batch = int(sys.argv[1]), int(sys.argv[2])

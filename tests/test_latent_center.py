@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from ganad_cli.data.base import Samples
+from ganad_cli.evaluation.fit import fit_detector
 from ganad_cli.models import build_model
-from ganad_cli.pipeline import fit_detector
 
 SHAPE = (1, 64)
 TINY = ["model.latent_dim=6", "model.base_channels=8"]

@@ -88,7 +88,7 @@ def test_run_scores_with_latent_knn_from_its_saved_detector(knn_run: Path):
     # the component from the loaded detector equals the run's, beat for beat
     from ganad_cli.data import load_samples
     from ganad_cli.data.splits import make_splits
-    from ganad_cli.evaluate import load_run_config
+    from ganad_cli.tasks.evaluate import load_run_config
 
     cfg = load_run_config(knn_run)
     test = make_splits(load_samples(cfg.data), cfg.data).test

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganad_cli.choices import BATCHNORM_CRITIC_BACKBONES
 from ganad_cli.config import validate_config
+from ganad_cli.config.choices import BATCHNORM_CRITIC_BACKBONES
 from ganad_cli.errors import GanadInputError
 
 

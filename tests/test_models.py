@@ -11,13 +11,13 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.data import DataLoader, TensorDataset
 
-from ganad_cli.callbacks import SampleGrid
 from ganad_cli.data.synthetic import generate_synthetic_ecg
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion import invert
-from ganad_cli.inversion.anogan import distance
+from ganad_cli.inversion.similarity import distance
 from ganad_cli.models import MODELS, build_model
 from ganad_cli.scoring.components import compute_components
+from ganad_cli.training.callbacks import SampleGrid
 
 LENGTH = 64
 SCORE_CFG = {"residual_norm": "l1"}

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ganad_cli.cli import main
-from ganad_cli.report import build_report, collect
+from ganad_cli.tasks.report import build_report, collect
 
 
 def _cfg(model: str = "wgan_gp", score: str = "combined", seed: int = 0, fold: int = 0) -> dict:
@@ -107,7 +107,7 @@ def test_report_tells_trainer_settings_apart(tmp_path: Path):
 def test_report_png_and_html_summary_with_error_bars(sweep: Path):
     import matplotlib.image as mpimg
 
-    from ganad_cli.report_summary import summary_points
+    from ganad_cli.runs.report_summary import summary_points
 
     table, _ = build_report(sweep)
     points = summary_points(table)

@@ -508,7 +508,7 @@ def test_run_jobs_reports_a_failed_fold_after_the_others_finish(tmp_path, monkey
 
 
 def test_per_record_rates_count_flagged_normals_per_record(tmp_path):
-    from ganad_cli.report import per_record_rates
+    from ganad_cli.tasks.report import per_record_rates
 
     pd.DataFrame(
         {

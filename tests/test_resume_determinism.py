@@ -18,7 +18,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-import ganad_cli.pipeline as pipeline
+import ganad_cli.tasks.train as pipeline
 from ganad_cli.cli import main
 
 TINY = [

@@ -111,7 +111,7 @@ def test_crafted_resume_checkpoint_is_refused(trained_run, in_tmp, capfd, force_
     assert not (run_dir / "metrics.json").exists()
 
     # Lightning's own loader in our runs (checkpoint_io) is weights-only as well
-    from ganad_cli.checkpoint_io import AtomicCheckpointIO
+    from ganad_cli.training.checkpoint_io import AtomicCheckpointIO
 
     with pytest.raises(pickle.UnpicklingError):
         AtomicCheckpointIO().load_checkpoint(
@@ -287,8 +287,8 @@ def test_debug_flag_on_a_data_error(in_tmp, capfd, monkeypatch):
 
 
 def test_training_checkpoints_go_through_the_atomic_weights_only_io(compose_train, tmp_path):
-    from ganad_cli.checkpoint_io import AtomicCheckpointIO
-    from ganad_cli.pipeline import build_trainer
+    from ganad_cli.training.checkpoint_io import AtomicCheckpointIO
+    from ganad_cli.training.trainer import build_trainer
 
     trainer = build_trainer(compose_train(SMOKE), tmp_path)
     assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)

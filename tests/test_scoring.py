@@ -281,7 +281,7 @@ def test_permuting_test_labels_leaves_the_detector_byte_identical(
 ):
     """Two full training runs; the second sees the test split with its labels (and classes)
     permuted. detector.pt must be byte-identical, while test metrics change."""
-    import ganad_cli.pipeline as pipeline
+    import ganad_cli.tasks.train as pipeline
     from ganad_cli.data.splits import make_splits
 
     def permuted(samples, cfg):

@@ -174,7 +174,7 @@ def test_resume_keeps_the_first_csv_log(in_tmp: Path):
 def test_last_checkpoint_every_epoch_best_only_on_improvement(in_tmp: Path, monkeypatch):
     """Validation AUROC 0.9, 0.8, 0.7: best.ckpt stays at epoch 1 while last.ckpt follows every
     epoch (Lightning alone would write `last` only when a monitored save happened)."""
-    from ganad_cli.callbacks import EpochValAUROC
+    from ganad_cli.training.callbacks import EpochValAUROC
 
     values = iter([0.9, 0.8, 0.7])
     monkeypatch.setattr(EpochValAUROC, "epoch_auroc", lambda self, module: next(values))
@@ -191,7 +191,7 @@ def test_last_checkpoint_every_epoch_best_only_on_improvement(in_tmp: Path, monk
 def test_training_clock_from_a_checkpoint_without_an_epoch_count():
     """A run resumed from an older checkpoint keeps its seconds but no longer claims to know how
     many epochs they cover."""
-    from ganad_cli.callbacks import TrainingClock
+    from ganad_cli.training.callbacks import TrainingClock
 
     clock = TrainingClock()
     clock.load_state_dict({"seconds": 12.5})

@@ -93,7 +93,7 @@ def _identity(compose_train, overrides: list[str], sweep_dir: str | None, num: i
     from hydra.core.hydra_config import HydraConfig
 
     from ganad_cli.paths import conf_dir
-    from ganad_cli.tracking import wandb_identity
+    from ganad_cli.training.tracking import wandb_identity
 
     compose_train()  # registers the structured configs
     extra = ["hydra.mode=MULTIRUN", f"hydra.sweep.dir={sweep_dir}", f"hydra.job.num={num}"]

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ganad_cli.errors import GanadInputError
-from ganad_cli.untrusted import check_saved_config, saved_overrides
+from ganad_cli.runs.untrusted import check_saved_config, saved_overrides
 from tests.test_cli import run
 
 SMOKE = ["experiment=smoke", "trainer.max_epochs=1", "inversion.n_max=3"]
@@ -182,7 +182,7 @@ def test_a_failing_resume_keeps_the_run_folder(trained_run, tmp_path):
 
 HOLD = """
 import sys, time
-from ganad_cli.runlock import run_folder_lock
+from ganad_cli.runs.runlock import run_folder_lock
 with run_folder_lock(sys.argv[1], "ganad train (test holder)"):
     print("held", flush=True)
     time.sleep(120)
@@ -247,7 +247,7 @@ def test_saved_config_check_walks_nested_values(tmp_path):
 
 
 def test_report_names_every_run_it_skips(trained_run, tmp_path, capfd):
-    from ganad_cli.report import main as report_main
+    from ganad_cli.cli.commands import cmd_report as report_main
 
     root = tmp_path / "sweep"
     for name in ("good", "list", "truncated", "unsafe"):

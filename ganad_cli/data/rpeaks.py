@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganad_cli.config.choices import R_FILTERS
 from ganad_cli.errors import GanadInputError
 
-FILTERS = ("biosppy", "biosppy_ecg")
 # preprocess.py:101: abs(nearest R peak - annotation) < 10
 R_TOLERANCE = 10
 
@@ -41,7 +41,7 @@ def biosppy_version(key: str = "data.normal_r_filter") -> str:
 
 
 def detect_rpeaks(signal: np.ndarray, fs: float, method: str) -> np.ndarray:
-    """R-peak sample indices of one raw ECG lead (1-D), by `method` (one of FILTERS)."""
+    """R-peak sample indices of one raw ECG lead (1-D), by `method` (one of R_FILTERS)."""
     from biosppy.signals import ecg, tools
 
     signal = np.asarray(signal, dtype=float)
@@ -50,7 +50,7 @@ def detect_rpeaks(signal: np.ndarray, fs: float, method: str) -> np.ndarray:
         return np.asarray(ecg.ecg(signal=signal, sampling_rate=fs, show=False)["rpeaks"])
     if method != "biosppy":
         raise GanadInputError(
-            f"config key 'data.normal_r_filter' must be null or one of {list(FILTERS)}, "
+            f"config key 'data.normal_r_filter' must be null or one of {list(R_FILTERS)}, "
             f"got {method!r}"
         )
     filtered, _, _ = tools.filter_signal(

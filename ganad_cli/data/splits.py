@@ -34,10 +34,9 @@ from math import ceil
 import numpy as np
 from omegaconf import DictConfig
 
+from ganad_cli.config.choices import DATA_SPLITS
 from ganad_cli.data.base import Samples, Splits
 from ganad_cli.errors import GanadInputError
-
-SPLITS = ("intra_patient", "ecgan", "inter_patient")
 
 
 def assign_labels(samples: Samples, normal_classes: list[str]) -> Samples:
@@ -195,9 +194,9 @@ def _class_counts(s: Samples) -> dict[str, int]:
 
 def make_splits(samples: Samples, cfg: DictConfig) -> Splits:
     split = cfg.get("split", "intra_patient")
-    if split not in SPLITS:
+    if split not in DATA_SPLITS:
         raise GanadInputError(
-            f"config key 'data.split' must be one of {list(SPLITS)}, got {split!r}"
+            f"config key 'data.split' must be one of {list(DATA_SPLITS)}, got {split!r}"
         )
     samples = assign_labels(samples, list(cfg.normal_classes))
     rng = np.random.default_rng(cfg.seed)

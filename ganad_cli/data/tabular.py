@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
+from ganad_cli.config.choices import NORMALIZATIONS
 from ganad_cli.data.base import Samples
 from ganad_cli.errors import GanadInputError
 from ganad_cli.paths import resolve_path
-
-NORMALIZE = ("none", "zscore", "minmax")
 
 
 def _root(cfg: DictConfig, what: str) -> Path:
@@ -33,8 +32,10 @@ def label_str(v: object) -> str:
 
 def normalize(x: np.ndarray, how: str, key: str = "data.normalize") -> np.ndarray:
     """Per-window scaling over the last axis: zscore, or minmax to [-1, 1]."""
-    if how not in NORMALIZE:
-        raise GanadInputError(f"config key '{key}' must be one of {list(NORMALIZE)}, got {how!r}")
+    if how not in NORMALIZATIONS:
+        raise GanadInputError(
+            f"config key '{key}' must be one of {list(NORMALIZATIONS)}, got {how!r}"
+        )
     if how == "zscore":
         sd = x.std(axis=-1, keepdims=True)
         return (x - x.mean(axis=-1, keepdims=True)) / np.where(sd > 0, sd, 1.0)

@@ -21,60 +21,29 @@ from __future__ import annotations
 import contextlib
 import copy
 import weakref
-from dataclasses import dataclass
 
 import torch
 
-from ganad_cli.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
-from ganad_cli.inversion.criteria import SCHLEGL_LAMBDA, dissimilarity, target_features
+from ganad_cli.config.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
+from ganad_cli.config.schema.detection import InversionConfig
+from ganad_cli.inversion.criteria import dissimilarity, target_features
 from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import bar
+from ganad_cli.types import InversionResult
 
-TRUNCATION = 2.0  # default |z_i| bound of the truncated region for restriction=clamp
+# the defaults of the search are the inversion schema's (conf/inversion/anogan.yaml is that schema)
+DEFAULTS = InversionConfig()
+TRUNCATION = DEFAULTS.truncation  # |z_i| bound of the truncated region for restriction=clamp
 # steps between the host reads of "is any row still searching?" (results do not depend on it)
-CHECK_EVERY = 10
+CHECK_EVERY = DEFAULTS.check_every
 # at a check, a batch with at most this fraction of its rows still searching is cut down to them
-COMPACT_BELOW = 0.5
+COMPACT_BELOW = DEFAULTS.compact_below
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
-
-
-@dataclass
-class InversionResult:
-    z: torch.Tensor  # (n, latent_dim)
-    x_hat: torch.Tensor  # (n, channels, length)
-    steps: torch.Tensor  # (n,) optimiser updates used
-    converged: torch.Tensor  # (n,) bool: dissimilarity < eps reached
-    similarity: torch.Tensor  # (n,) final dissimilarity (lower = closer)
-
-    @staticmethod
-    def cat(parts: list[InversionResult]) -> InversionResult:
-        return InversionResult(
-            *(torch.cat([getattr(p, f) for p in parts]) for f in InversionResult.__annotations__)
-        )
-
-    def select(self, idx: torch.Tensor) -> InversionResult:
-        return InversionResult(*(getattr(self, f)[idx] for f in InversionResult.__annotations__))
-
-
-def distance(
-    x: torch.Tensor, x_hat: torch.Tensor, kind: str = "l1", bandwidth: float = 1.0
-) -> torch.Tensor:
-    """Per-sample dissimilarity, averaged over elements so eps does not depend on length."""
-    diff = (x - x_hat).flatten(1)
-    if kind == "l1":
-        return diff.abs().mean(1)
-    if kind == "l2":
-        return diff.pow(2).mean(1)
-    if kind == "rbf":
-        return 1.0 - torch.exp(-diff.pow(2).mean(1) / (2.0 * bandwidth**2))
-    if kind == "cosine":
-        return 1.0 - torch.nn.functional.cosine_similarity(x.flatten(1), x_hat.flatten(1), dim=1)
-    raise ValueError(f"unknown similarity {kind!r}")
 
 
 @contextlib.contextmanager
@@ -258,10 +227,10 @@ def _search_chunk(
     momentum: float = 0.0,
     lr_gamma: float = 0.98,
     truncation: float = TRUNCATION,
-    schlegl_lambda: float = SCHLEGL_LAMBDA,
+    schlegl_lambda: float = DEFAULTS.schlegl_lambda,
     check_every: int = CHECK_EVERY,
     compact_below: float = COMPACT_BELOW,
-    amp: str = "none",
+    amp: str = DEFAULTS.amp,
 ) -> InversionResult:
     """Masked search: a row is recorded (z, x_hat, dissimilarity, step) on the step it first gets
     below eps and is frozen from then on (its loss term is masked out and its z restored after
@@ -346,27 +315,27 @@ def anogan_invert(
     model: GanadModule,
     x: torch.Tensor,
     *,
-    eps: float = 0.05,
-    n_max: int = 100,
-    lr: float = 0.05,
-    batch_size: int = 256,
-    similarity: str = "l1",
-    bandwidth: float = 1.0,
-    restarts: int = 1,
-    restriction: str = "none",
-    chi_weight: float = 0.0,
-    lr_schedule: str = "constant",
-    seed: int = 0,
+    eps: float = DEFAULTS.eps,
+    n_max: int = DEFAULTS.n_max,
+    lr: float = DEFAULTS.lr,
+    batch_size: int = DEFAULTS.batch_size,
+    similarity: str = DEFAULTS.similarity,
+    bandwidth: float = DEFAULTS.rbf_bandwidth,
+    restarts: int = DEFAULTS.restarts,
+    restriction: str = DEFAULTS.restriction,
+    chi_weight: float = DEFAULTS.chi_weight,
+    lr_schedule: str = DEFAULTS.lr_schedule,
+    seed: int = DEFAULTS.seed,
     z_init: torch.Tensor | None = None,
-    optimizer: str = "adam",
-    momentum: float = 0.0,
-    lr_gamma: float = 0.98,
+    optimizer: str = DEFAULTS.optimizer,
+    momentum: float = DEFAULTS.momentum,
+    lr_gamma: float = DEFAULTS.lr_gamma,
     truncation: float = TRUNCATION,
-    schlegl_lambda: float = SCHLEGL_LAMBDA,
+    schlegl_lambda: float = DEFAULTS.schlegl_lambda,
     check_every: int = CHECK_EVERY,
     compact_below: float = COMPACT_BELOW,
-    amp: str = "none",
-    tf32: bool = False,
+    amp: str = DEFAULTS.amp,
+    tf32: bool = DEFAULTS.tf32,
 ) -> InversionResult:
     """Invert every row of x. Initial z is drawn once for all rows (so results do not depend on
     batch_size); with `restarts` K > 1 each row is searched from K starts and the best kept

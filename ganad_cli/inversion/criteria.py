@@ -15,18 +15,20 @@
   batch of one (the survey's batch-1 rows are exactly ecgan's), so samples stop on their own.
   A zero median (ecgan: a division by zero) is clamped to 1e-12.
 
-`dissimilarity` dispatches: schlegl needs the model; the others are `anogan.distance`.
+`dissimilarity` dispatches: schlegl needs the model; the others are `similarity.distance`.
 """
 
 from __future__ import annotations
 
 import torch
 
+from ganad_cli.config.schema.detection import InversionConfig
+from ganad_cli.inversion.similarity import distance
 from ganad_cli.models.base import GanadModule
 
 # similarities that need the model's discriminator
 MODEL_SIMILARITIES = ("schlegl",)
-SCHLEGL_LAMBDA = 0.1
+SCHLEGL_LAMBDA = InversionConfig.schlegl_lambda  # the inversion schema's default
 
 
 def ecgan_rbf(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
@@ -62,8 +64,6 @@ def dissimilarity(
     lam: float = SCHLEGL_LAMBDA,
 ) -> torch.Tensor:
     """Per-sample dissimilarity of x_hat to x (lower = closer), differentiable in x_hat."""
-    from ganad_cli.inversion.anogan import distance
-
     if kind == "schlegl":
         if f_x is None:
             f_x = target_features(model, x, kind)

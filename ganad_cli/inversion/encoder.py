@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import torch
 
+from ganad_cli.config.choices import uses_encoder
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.anogan import (
-    InversionResult,
+    DEFAULTS,
     autocast,
     device_flags,
     folded_networks,
     frozen,
     to_device,
 )
-from ganad_cli.inversion.criteria import SCHLEGL_LAMBDA, dissimilarity
+from ganad_cli.inversion.criteria import dissimilarity
 from ganad_cli.models.base import GanadModule
+from ganad_cli.types import InversionResult
 
 
 def require_encoder(model: GanadModule) -> None:
@@ -27,18 +29,24 @@ def require_encoder(model: GanadModule) -> None:
         )
 
 
+def check_inversion(model: GanadModule, inversion) -> None:
+    """An inversion that runs the encoder needs a model with one."""
+    if uses_encoder(inversion):
+        require_encoder(model)
+
+
 @torch.no_grad()
 def encoder_invert(
     model: GanadModule,
     x: torch.Tensor,
     *,
     batch_size: int = 512,
-    similarity: str = "l1",
-    bandwidth: float = 1.0,
-    eps: float = 0.05,
-    schlegl_lambda: float = SCHLEGL_LAMBDA,
-    amp: str = "none",
-    tf32: bool = False,
+    similarity: str = DEFAULTS.similarity,
+    bandwidth: float = DEFAULTS.rbf_bandwidth,
+    eps: float = DEFAULTS.eps,
+    schlegl_lambda: float = DEFAULTS.schlegl_lambda,
+    amp: str = DEFAULTS.amp,
+    tf32: bool = DEFAULTS.tf32,
 ) -> InversionResult:
     """amp: E and G under autocast (none | bf16 | fp16); z and x_hat come back in x's dtype."""
     require_encoder(model)

@@ -13,33 +13,27 @@ calibration recorded (`eps_calibrated`), so a detector saved with it reproduces 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ganad_cli.config.choices import uses_encoder
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import (
-    CHECK_EVERY,
-    COMPACT_BELOW,
-    TRUNCATION,
-    InversionResult,
-    anogan_invert,
-)
-from ganad_cli.inversion.criteria import SCHLEGL_LAMBDA
+from ganad_cli.inversion.anogan import DEFAULTS, anogan_invert
 from ganad_cli.inversion.encoder import encoder_invert, require_encoder
 from ganad_cli.models.base import GanadModule
+from ganad_cli.types import InversionResult
+
+SCHEMA_DEFAULTS = asdict(DEFAULTS)
 
 
 def _plain(cfg: Any) -> dict:
     if isinstance(cfg, DictConfig):
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     return dict(cfg)
-
-
-def uses_encoder(cfg: Any) -> bool:
-    return cfg["name"] in ("encoder", "encoder_then_anogan") or cfg.get("init") == "encoder"
 
 
 def _move(model: GanadModule, device: str | None) -> None:
@@ -55,47 +49,48 @@ def invert(
 ) -> InversionResult:
     """cfg: the inversion config (DictConfig or dict). z_init: explicit starts for init=prior,
     (n, d) or (restarts, n, d), e.g. a slice of `prior_starts` for the whole data set."""
+    cfg = {**SCHEMA_DEFAULTS, **_plain(cfg)}  # keys a plain dict leaves out: the schema's
     g = cfg.get
-    if g("eps_quantile") is not None and not g("eps_calibrated", False):
+    if g("eps_quantile") is not None and not g("eps_calibrated"):
         raise ValueError(
             "inversion.eps_quantile is set but eps was not calibrated on validation data; "
             "call ganad_cli.inversion.run.calibrate_eps(model, x_val, label_val, cfg) first"
         )
     _move(model, g("device"))
     common = dict(
-        similarity=g("similarity", "l1"),
-        bandwidth=g("rbf_bandwidth", 1.0),
-        eps=g("eps", 0.05),
-        schlegl_lambda=g("schlegl_lambda", SCHLEGL_LAMBDA),
-        amp=g("amp", "none"),
-        tf32=g("tf32", False),
+        similarity=g("similarity"),
+        bandwidth=g("rbf_bandwidth"),
+        eps=g("eps"),
+        schlegl_lambda=g("schlegl_lambda"),
+        amp=g("amp"),
+        tf32=g("tf32"),
     )
     name = cfg["name"]
     if name == "encoder":
-        return encoder_invert(model, x, batch_size=g("batch_size", 512), **common)
+        return encoder_invert(model, x, batch_size=g("batch_size"), **common)
     if name not in ("anogan", "encoder_then_anogan"):
         raise ValueError(f"unknown inversion {name!r}")
     if uses_encoder(cfg):
         require_encoder(model)
-        z_init = encoder_invert(model, x, batch_size=g("batch_size", 512), **common).z
+        z_init = encoder_invert(model, x, batch_size=g("batch_size"), **common).z
     return anogan_invert(
         model,
         x,
-        n_max=g("n_max", 100),
-        lr=g("lr", 0.05),
-        batch_size=g("batch_size", 256),
-        restarts=g("restarts", 1),
-        restriction=g("restriction", "none"),
-        chi_weight=g("chi_weight", 0.0),
-        lr_schedule=g("lr_schedule", "constant"),
-        seed=g("seed", 0),
+        n_max=g("n_max"),
+        lr=g("lr"),
+        batch_size=g("batch_size"),
+        restarts=g("restarts"),
+        restriction=g("restriction"),
+        chi_weight=g("chi_weight"),
+        lr_schedule=g("lr_schedule"),
+        seed=g("seed"),
         z_init=z_init,
-        optimizer=g("optimizer", "adam"),
-        momentum=g("momentum", 0.0),
-        lr_gamma=g("lr_gamma", 0.98),
-        truncation=g("truncation", TRUNCATION),
-        check_every=g("check_every", CHECK_EVERY),
-        compact_below=g("compact_below", COMPACT_BELOW),
+        optimizer=g("optimizer"),
+        momentum=g("momentum"),
+        lr_gamma=g("lr_gamma"),
+        truncation=g("truncation"),
+        check_every=g("check_every"),
+        compact_below=g("compact_below"),
         **common,
     )
 
@@ -119,12 +114,12 @@ def calibrate_eps(
             "config key 'inversion.eps_quantile': the validation split holds no normal samples "
             "to calibrate eps on"
         )
-    n_cal = int(c.get("eps_calibration_n", 512))
+    n_cal = int(c.get("eps_calibration_n", SCHEMA_DEFAULTS["eps_calibration_n"]))
     if len(rows) > n_cal:
         rows = np.sort(np.random.default_rng(c.get("seed", 0)).choice(rows, n_cal, replace=False))
     xs = x_val[torch.from_numpy(rows)]
     probe = {**c, "eps_calibrated": True}
-    if c.get("eps_reference", "start") == "start":
+    if c.get("eps_reference", SCHEMA_DEFAULTS["eps_reference"]) == "start":
         probe["n_max"] = 0  # dissimilarity at the initial z, no update
     probe["eps"] = float("-inf")  # never stop early: we want the reached dissimilarity
     reached = invert(model, xs, probe).similarity.detach().cpu().double().numpy()

@@ -8,11 +8,10 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
+from ganad_cli.config.choices import GAN_LOSSES
 from ganad_cli.errors import GanadInputError
 from ganad_cli.models.base import GanadModule
 from ganad_cli.nets.factory import build_critic, build_generator
-
-LOSSES = ("bce", "wasserstein", "wgan_gp")
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -58,6 +57,14 @@ def adam(params, lr: float, cfg) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
 
 
+def default_loss(name: str | None) -> str:
+    """The loss a model's schema sets (gan: bce, wgan: wasserstein, wgan_gp and fanogan:
+    wgan_gp)."""
+    from ganad_cli.config import SCHEMAS
+
+    return getattr(SCHEMAS["model"].get(str(name)), "loss", "bce")
+
+
 class GANFamily(GanadModule):
     """G(z) and D(x) trained with the loss named by `model.loss`; manual optimisation.
 
@@ -65,15 +72,13 @@ class GANFamily(GanadModule):
     loss: critics of Wasserstein losses have no sigmoid and their output is scored as -D(x).
     """
 
-    default_loss = "bce"
-
     def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
         super().__init__(model_cfg, shape)
         self.automatic_optimization = False
-        self.loss_kind = str(self.cfg.get("loss", self.default_loss))
-        if self.loss_kind not in LOSSES:
+        self.loss_kind = str(self.cfg.get("loss", default_loss(self.cfg.get("name"))))
+        if self.loss_kind not in GAN_LOSSES:
             raise GanadInputError(
-                f"config key 'model.loss' must be one of {LOSSES}, got {self.loss_kind!r}"
+                f"config key 'model.loss' must be one of {GAN_LOSSES}, got {self.loss_kind!r}"
             )
         self.wasserstein = self.loss_kind != "bce"
         self.generator = build_generator(self.cfg, shape)

@@ -28,9 +28,7 @@ def training_progress(module) -> float:
 
 
 class FAnoGAN(GANFamily):
-    wasserstein = True
     has_encoder = True
-    default_loss = "wgan_gp"
 
     def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
         super().__init__(model_cfg, shape)

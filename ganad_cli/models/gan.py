@@ -1,5 +1,6 @@
-"""The GAN family on shared networks: `gan` (non-saturating BCE, DCGAN-style) and `wgan`
-(Wasserstein with weight clipping, Arjovsky et al. 2017). `wgan_gp` lives in wgan_gp.py."""
+"""`gan`, `wgan` and `wgan_gp`: one GAN on shared networks; `model.loss` picks the loss (bce:
+non-saturating, DCGAN-style; wasserstein: weight clipping, Arjovsky et al. 2017; wgan_gp: gradient
+penalty, Gulrajani et al. 2017), and each name's schema sets its default loss."""
 
 from __future__ import annotations
 
@@ -7,9 +8,4 @@ from ganad_cli.models.adversarial import GANFamily
 
 
 class GAN(GANFamily):
-    default_loss = "bce"
-
-
-class WGAN(GANFamily):
-    wasserstein = True
-    default_loss = "wasserstein"
+    """G(z) and D(x) with the family's loss; nothing beyond GANFamily."""

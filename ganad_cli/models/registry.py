@@ -9,13 +9,12 @@ from ganad_cli.models.autoencoding import Autoencoder, BeatGAN, BetaVAEGAN, GANo
 from ganad_cli.models.base import GanadModule
 from ganad_cli.models.bigan import ALAD, BiGAN
 from ganad_cli.models.fanogan import FAnoGAN
-from ganad_cli.models.gan import GAN, WGAN
-from ganad_cli.models.wgan_gp import WGANGP
+from ganad_cli.models.gan import GAN
 
 MODELS: dict[str, type[GanadModule]] = {
     "gan": GAN,
-    "wgan": WGAN,
-    "wgan_gp": WGANGP,
+    "wgan": GAN,
+    "wgan_gp": GAN,
     "fanogan": FAnoGAN,
     "bigan": BiGAN,
     "alad": ALAD,

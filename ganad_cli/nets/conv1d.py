@@ -1,4 +1,5 @@
-"""1-D convolutional generator, critic and encoder for windows of any channel count and length."""
+"""1-D convolutional generator and feature trunk (critics and encoders put their heads on it, see
+ganad_cli.nets.factory) for windows of any channel count and length."""
 
 from __future__ import annotations
 
@@ -70,31 +71,3 @@ class Conv1dFeatures(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x).flatten(1)
-
-
-class Conv1dCritic(nn.Module):
-    """x -> (logit or critic value (n,), features (n, f)). No sigmoid: losses apply it."""
-
-    def __init__(
-        self, channels: int, length: int, base_channels: int = 32, spectral_norm: bool = False
-    ):
-        super().__init__()
-        self.features = Conv1dFeatures(channels, length, base_channels, spectral_norm)
-        head = nn.Linear(self.features.out_features, 1)
-        self.head = _apply_sn(head) if spectral_norm else head
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = self.features(x)
-        return self.head(f).squeeze(1), f
-
-
-class Conv1dEncoder(nn.Module):
-    """x -> z (n, latent_dim)."""
-
-    def __init__(self, channels: int, length: int, latent_dim: int, base_channels: int = 32):
-        super().__init__()
-        self.features = Conv1dFeatures(channels, length, base_channels)
-        self.head = nn.Linear(self.features.out_features, latent_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))

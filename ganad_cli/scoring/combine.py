@@ -27,7 +27,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC, OneClassSVM
 
-from ganad_cli.choices import CENTERINGS, COMBINES  # noqa: F401 (re-exported)
+from ganad_cli.config.choices import CENTERINGS, COMBINES  # noqa: F401 (re-exported)
 from ganad_cli.errors import GanadInputError
 from ganad_cli.scoring.threshold import best_threshold
 

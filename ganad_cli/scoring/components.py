@@ -16,14 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganad_cli.choices import (  # noqa: F401 (re-exported)
+from ganad_cli.config.choices import (  # noqa: F401 (re-exported)
     COMPONENTS,
     DISCRIMINATOR_COMPONENTS,
     RESIDUAL_NORMS,
 )
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import InversionResult, distance
+from ganad_cli.inversion.similarity import distance
 from ganad_cli.models.base import GanadModule
+from ganad_cli.types import InversionResult
 
 _FEATURE_MODULES = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU)
 

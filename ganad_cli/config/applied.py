@@ -1,0 +1,104 @@
+"""Every key a train config holds is applied or refused: nothing is recorded and ignored.
+
+Hydra's `+key=value` adds keys to any node, schemas included. A key that lands in
+`.hydra/config.yaml` but changes nothing is the worst kind of error in an experiment runner, so:
+- top-level keys are those of conf/train.yaml and its config groups;
+- a group node holds only the fields of its schema (ganad_cli.config);
+- `trainer.*` beyond the schema is passed to Lightning's Trainer when it is one of its arguments
+  (and not one ganad sets itself); under manual optimisation (every GAN here) Lightning cannot clip
+  or accumulate gradients, so those are refused too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from functools import lru_cache
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ganad_cli.config.keys import TOP_LEVEL_KEYS, TRAIN_GROUPS
+from ganad_cli.errors import GanadInputError
+
+# Trainer arguments ganad sets itself, and the config key that decides each
+MANAGED_TRAINER_ARGS = {
+    "logger": "logger=<csv|tensorboard|wandb|none>",
+    "callbacks": "ganad's own callbacks",
+    "plugins": "ganad's checkpoint I/O",
+    "default_root_dir": "the run folder (hydra.run.dir)",
+    "enable_checkpointing": "ganad's checkpoints (resume needs them)",
+    "enable_model_summary": "quiet=true|false",
+}
+# Lightning refuses these under manual optimisation (self.automatic_optimization = False)
+AUTOMATIC_ONLY = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
+
+
+@lru_cache(maxsize=1)
+def trainer_arguments() -> frozenset[str]:
+    import pytorch_lightning as pl
+
+    return frozenset(inspect.signature(pl.Trainer.__init__).parameters) - {"self"}
+
+
+def _schema_fields(node: DictConfig) -> set[str] | None:
+    kind = OmegaConf.get_type(node)
+    if kind is None or not dataclasses.is_dataclass(kind):
+        return None
+    return {f.name for f in dataclasses.fields(kind)}
+
+
+def trainer_extras(trainer: DictConfig) -> dict[str, Any]:
+    """`trainer.*` keys beyond ganad's schema: Lightning Trainer arguments to pass through."""
+    from ganad_cli.config import TrainerConfig
+
+    known = {f.name for f in dataclasses.fields(TrainerConfig)}
+    return {k: trainer[k] for k in trainer if k not in known}
+
+
+def check_applied_keys(cfg: DictConfig) -> None:
+    """Refuse, naming the key, anything in a train config that ganad would not apply."""
+    allowed = set(TOP_LEVEL_KEYS) | set(TRAIN_GROUPS)
+    for key in cfg:
+        if key != "hydra" and key not in allowed:
+            raise GanadInputError(
+                f"config key '{key}' is not applied by ganad; expected only the top-level keys "
+                f"{', '.join(TOP_LEVEL_KEYS)} and the groups {', '.join(TRAIN_GROUPS)}"
+            )
+    for group in TRAIN_GROUPS:
+        if group == "trainer" or group not in cfg:
+            continue
+        fields = _schema_fields(cfg[group])
+        extra = sorted(set(cfg[group]) - fields) if fields is not None else []
+        if extra:
+            raise GanadInputError(
+                f"config key '{group}.{extra[0]}' is not applied by ganad; expected one of "
+                f"{', '.join(sorted(fields))}"
+            )
+    for key in trainer_extras(cfg.trainer):
+        if key in MANAGED_TRAINER_ARGS:
+            raise GanadInputError(
+                f"config key 'trainer.{key}' is set by ganad itself ({MANAGED_TRAINER_ARGS[key]})"
+                "; expected it left out"
+            )
+        if key not in trainer_arguments():
+            raise GanadInputError(
+                f"config key 'trainer.{key}' is neither a ganad trainer key nor a Lightning "
+                "Trainer argument; expected one of "
+                f"{', '.join(sorted(trainer_arguments() - set(MANAGED_TRAINER_ARGS)))}"
+            )
+
+
+def check_optimisation(cfg: DictConfig, automatic: bool, model_name: str) -> None:
+    """Lightning clips and accumulates gradients only under automatic optimisation."""
+    if automatic:
+        return
+    for key in AUTOMATIC_ONLY:
+        if key in cfg.trainer:
+            raise GanadInputError(
+                f"config key 'trainer.{key}' cannot be applied to model {model_name!r}: it "
+                "optimises its networks manually (alternating GAN steps), and Lightning "
+                f"{'clips' if 'clip' in key else 'accumulates'} gradients only under automatic "
+                "optimisation; expected it left out (or a model with automatic optimisation, "
+                "e.g. model=autoencoder)"
+            )
