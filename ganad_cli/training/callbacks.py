@@ -136,8 +136,9 @@ class TrainingClock(pl.Callback):
     @staticmethod
     def _sync(pl_module) -> None:
         """CUDA runs asynchronously: wait for the queued work before reading the clock."""
-        if pl_module.device.type == "cuda":
-            torch.cuda.synchronize(pl_module.device)
+        device = getattr(pl_module, "device", None)
+        if device is not None and device.type == "cuda":
+            torch.cuda.synchronize(device)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
         self._sync(pl_module)

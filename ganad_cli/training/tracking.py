@@ -39,6 +39,10 @@ def _objective(metrics: dict) -> float | None:
 def log_final(trainer: pl.Trainer, metrics: dict, run_dir: Path) -> None:
     """`hp_metric` = the optimised metric (TensorBoard's HParams view shows it; Lightning starts
     it at -1) in every logger, and the plots as TensorBoard images."""
+    if trainer.world_size > 1:
+        # multi-process (DDP): the workers' loggers wrote and closed their files; this process
+        # did not train, and rewriting them from here would clash with their headers
+        return
     value = _objective(metrics)
     images = sorted((run_dir / "plots").glob("*.png"))
     for logger in trainer.loggers:

@@ -157,6 +157,11 @@ def log_results(trainer: pl.Trainer, metrics: dict, run_dir: Path) -> None:
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "objective"}
     log_final(trainer, metrics, run_dir)  # hp_metric, plots as TensorBoard images
     for logger in trainer.loggers:
+        if trainer.world_size > 1 and isinstance(logger, pl.loggers.CSVLogger):
+            # multi-process (DDP): the workers wrote this metrics.csv with their own header; a
+            # rewrite from this process would clash with it (the final metrics are in
+            # metrics.json)
+            continue
         logger.log_metrics(flat, step=trainer.global_step)
         logger.save()
         if isinstance(logger, pl.loggers.WandbLogger):
