@@ -61,3 +61,32 @@ def in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("CI", "true")
     monkeypatch.delenv("GANAD_DEBUG", raising=False)
     return tmp_path
+
+
+def train_beat_run(base, mitdb_root, records: str, score_overrides: list[str]):
+    """A tiny BeatGAN run on a few MIT-BIH records (1 epoch, 5 batches) in base/run, trained
+    in-process; used by the rhythm and latent_knn fixtures."""
+    from ganad_cli.cli import main
+
+    args = [
+        "train",
+        "data=mitbih",
+        f"data.root={mitdb_root}",
+        f"data.records={records}",
+        "data.val_anomaly_fraction=0.3",
+        "data.download=false",
+        f"data.cache_dir={base / 'cache'}",
+        "model=beatgan",
+        "model.latent_dim=8",
+        "model.base_channels=8",
+        *score_overrides,
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=5",
+        "plots=false",
+        f"hydra.run.dir={base / 'run'}",
+    ]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(base)
+        mp.setenv("CI", "true")
+        assert main(args) == 0
+    return base / "run"

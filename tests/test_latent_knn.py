@@ -15,6 +15,7 @@ from ganad_cli.cli import main
 from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
 from ganad_cli.scoring.latent_knn import LatentNeighbours
+from tests.conftest import train_beat_run
 
 
 def test_score_is_the_log_mean_distance_to_the_k_nearest_training_codes():
@@ -53,29 +54,9 @@ def test_stored_codes_are_checked_at_load():
 @pytest.fixture(scope="module")
 def knn_run(tmp_path_factory, mitdb_root) -> Path:
     base = tmp_path_factory.mktemp("knn")
-    args = [
-        "train",
-        "data=mitbih",
-        f"data.root={mitdb_root}",
-        "data.records=[100,119,208]",
-        "data.val_anomaly_fraction=0.3",
-        "data.download=false",
-        f"data.cache_dir={base / 'cache'}",
-        "model=beatgan",
-        "model.latent_dim=8",
-        "model.base_channels=8",
-        "score=neighbours",
-        "score.knn_max_train=300",
-        "trainer.max_epochs=1",
-        "trainer.limit_train_batches=5",
-        "plots=false",
-        f"hydra.run.dir={base / 'run'}",
-    ]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(base)
-        mp.setenv("CI", "true")
-        assert main(args) == 0
-    return base / "run"
+    return train_beat_run(
+        base, mitdb_root, "[100,119,208]", ["score=neighbours", "score.knn_max_train=300"]
+    )
 
 
 def test_run_scores_with_latent_knn_from_its_saved_detector(knn_run: Path):

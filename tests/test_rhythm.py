@@ -21,6 +21,7 @@ from ganad_cli.data.rhythm import (
 )
 from ganad_cli.errors import GanadInputError
 from ganad_cli.scoring.rhythm import RhythmDensity
+from tests.conftest import train_beat_run
 
 
 def test_rr_features_of_a_premature_beat():
@@ -96,28 +97,7 @@ def test_rr_density_on_windows_without_beat_positions_is_one_line(in_tmp, capfd)
 @pytest.fixture(scope="module")
 def rhythm_run(tmp_path_factory, mitdb_root) -> Path:
     base = tmp_path_factory.mktemp("rhythm")
-    args = [
-        "train",
-        "data=mitbih",
-        f"data.root={mitdb_root}",
-        "data.records=[100,101,119,208,209]",
-        "data.val_anomaly_fraction=0.3",
-        "data.download=false",
-        f"data.cache_dir={base / 'cache'}",
-        "model=beatgan",
-        "model.latent_dim=8",
-        "model.base_channels=8",
-        "score=context",
-        "trainer.max_epochs=1",
-        "trainer.limit_train_batches=5",
-        "plots=false",
-        f"hydra.run.dir={base / 'run'}",
-    ]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(base)
-        mp.setenv("CI", "true")
-        assert main(args) == 0
-    return base / "run"
+    return train_beat_run(base, mitdb_root, "[100,101,119,208,209]", ["score=context"])
 
 
 def test_context_run_scores_every_test_beat_with_every_component(rhythm_run: Path):
