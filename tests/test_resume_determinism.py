@@ -75,13 +75,11 @@ def ctrl_c(monkeypatch):
         monkeypatch.setattr(pipeline, "build_trainer", real_build if epoch is None else build)
 
     yield arm
-    signal.signal(signal.SIGINT, saved_handler)  # Lightning ignores SIGINT after a Ctrl-C
+    signal.signal(signal.SIGINT, saved_handler)
 
 
 def train(*args: str) -> int:
-    code = main(["train", *args])
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    return code
+    return main(["train", *args])
 
 
 def _tree_equal(a: Any, b: Any, where: str) -> None:
@@ -162,7 +160,11 @@ def test_ctrl_c_and_resume_equals_one_go(family: str, in_tmp: Path, ctrl_c):
     assert train(*args, f"hydra.run.dir={one_go}") == 0
 
     ctrl_c(1, 2)  # mid-epoch 1: last.ckpt holds epoch 0, the partial epoch is lost
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     assert train(*args, f"hydra.run.dir={resumed}") == 130
+    # Lightning leaves SIGINT ignored after its graceful shutdown; ganad puts the handler back,
+    # else this process and every child it starts would ignore the next Ctrl-C
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert not (resumed / "metrics.json").exists()
     assert torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
     ctrl_c(3, 1)

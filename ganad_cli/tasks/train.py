@@ -73,9 +73,12 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     from ganad_cli.training.tracking import log_config
 
     log_config(trainer, cfg, model)  # the full resolved config as every logger's hyperparameters
+    from ganad_cli.training.interrupts import sigint_restored
+
     t0 = time.perf_counter()
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        with sigint_restored():
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     except SystemExit:  # Lightning exits after its graceful Ctrl-C shutdown
         if not trainer.interrupted:
             raise

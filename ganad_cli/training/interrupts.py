@@ -12,6 +12,10 @@ whole epoch; the resume then starts from `interrupted.ckpt`, mid-epoch 0.
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +44,19 @@ def resume_checkpoint(run_dir: Path) -> Path | None:
         if (folder / name).is_file():
             return folder / name
     return None
+
+
+@contextmanager
+def sigint_restored() -> Iterator[None]:
+    """Trainer.fit with the caller's Ctrl-C handler put back afterwards. Lightning ignores SIGINT
+    after a graceful Ctrl-C shutdown and never restores it, so without this a process that trains
+    again (the Python API, a notebook, a multirun in one process) and every child it starts would
+    ignore the next Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
