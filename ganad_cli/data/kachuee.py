@@ -28,6 +28,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from ganad_cli.config.choices import KACHUEE_SCALES
+from ganad_cli.data.aami import AAMI_CLASSES
 from ganad_cli.data.base import Samples
 from ganad_cli.errors import GanadInputError
 from ganad_cli.paths import resolve_path
@@ -35,7 +36,8 @@ from ganad_cli.paths import resolve_path
 log = logging.getLogger("ganad")
 
 LENGTH = 187
-CLASSES = ("N", "S", "V", "F", "Q")
+# Kachuee's class codes 0..4 are the AAMI classes in this order
+CLASSES = AAMI_CLASSES
 EXPECTED = f"{LENGTH + 1} comma-separated numbers per row ({LENGTH} samples, then the class 0..4)"
 
 
