@@ -87,7 +87,7 @@ def check_applied_keys(cfg: DictConfig) -> None:
                 f"config key '{group}.{extra[0]}' is not applied by ganad; expected one of "
                 f"{', '.join(sorted(fields))}"
             )
-    check_callbacks(cfg.get("callbacks"))
+    check_callbacks(cfg.get("callbacks"), cfg.trainer.get("select_epoch", "last"))
     for key in trainer_extras(cfg.trainer):
         if key in MANAGED_TRAINER_ARGS:
             raise GanadInputError(
@@ -124,7 +124,25 @@ def _logger_extras(logger: DictConfig, extra: list[str]) -> list[str]:
     return [k for k in extra if k not in target_arguments(target)]
 
 
-def check_callbacks(callbacks: DictConfig | None) -> None:
+def _check_monitor(entry: str, monitor: Any, select_epoch: str) -> None:
+    """A monitored metric must be one logged every epoch: the model's `train/*` losses, or
+    `val/epoch_auroc` (logged only with trainer.select_epoch=best_val_auroc). The test and
+    validation metrics of metrics.json are computed once, after training."""
+    if monitor is None or not isinstance(monitor, str):
+        return
+    per_epoch = monitor.startswith("train/") or (
+        monitor == "val/epoch_auroc" and select_epoch == "best_val_auroc"
+    )
+    if not per_epoch and monitor.split("/")[0] in ("val", "test"):
+        raise GanadInputError(
+            f"config key 'callbacks.{entry}.monitor': {monitor!r} is not logged during training "
+            "(it is computed once, after training); expected a metric logged every epoch: the "
+            "model's train/<loss> (train/loss_g, train/loss_d, ...), or val/epoch_auroc with "
+            "trainer.select_epoch=best_val_auroc"
+        )
+
+
+def check_callbacks(callbacks: DictConfig | None, select_epoch: str = "last") -> None:
     """Every `callbacks.<entry>` is null (off) or a Lightning callback of the allow-list with
     its own arguments."""
     from ganad_cli.config.targets import MANAGED_CALLBACK_ARGS, target_arguments
@@ -151,6 +169,7 @@ def check_callbacks(callbacks: DictConfig | None) -> None:
                     f"config key 'callbacks.{entry}.{key}' is not an argument of "
                     f"{node._target_}; expected one of {', '.join(sorted(arguments))}"
                 )
+        _check_monitor(str(entry), node.get("monitor"), select_epoch)
 
 
 def check_optimisation(cfg: DictConfig, automatic: bool, model_name: str) -> None:

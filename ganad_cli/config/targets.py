@@ -63,6 +63,8 @@ def target_problem(path: tuple[str, ...], value: object) -> str | None:
             f"'{where}._target_' is not a place ganad builds objects from; expected _target_ "
             "only at trainer, logger and callbacks.<entry>"
         )
+    if value is None and path == ("logger",):  # logger=none: nothing is built
+        return None
     if value not in allowed:
         expected = " or ".join(allowed)
         return f"'{where}._target_' names {value!r}, not on ganad's allow-list; expected {expected}"
