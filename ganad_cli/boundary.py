@@ -10,9 +10,8 @@ output folder removed. Anything else is a bug in ganad and keeps its traceback.
 
 from __future__ import annotations
 
-import re
-
 import errno
+import re
 from typing import Any
 
 from ganad_cli.errors import GanadInputError
