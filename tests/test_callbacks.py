@@ -72,6 +72,8 @@ def test_callbacks_none_builds_only_ganads_own(in_tmp: Path):
         ("logger._target_=pytorch_lightning.loggers.TensorBoardLogger", "logger.name"),
         ("+model.extra._target_=pytorch_lightning.Trainer", "model.extra._target_"),
         ("+callbacks.early_stopping._partial_=true", "_partial_"),
+        ("+logger.not_an_argument=1", "logger.not_an_argument"),
+        ("+logger.save_dir=/tmp/x", "logger.save_dir"),
     ],
 )
 def test_callbacks_overrides_ganad_cannot_apply_are_refused(in_tmp, capfd, override, needle):
@@ -79,6 +81,28 @@ def test_callbacks_overrides_ganad_cannot_apply_are_refused(in_tmp, capfd, overr
     line = _error_line(capfd.readouterr().err)
     assert code == 2 and needle in line, line
     assert not (in_tmp / "run").exists()
+
+
+def test_logger_arguments_reach_the_logger(in_tmp: Path):
+    """`+logger.<arg>` of the chosen Lightning logger is passed to it; the run folder stays
+    ganad's."""
+    from omegaconf import OmegaConf
+
+    from ganad_cli.training.trainer import build_logger
+
+    cfg = OmegaConf.create(
+        {
+            "resume": None,
+            "logger": {
+                "name": "csv",
+                "_target_": "pytorch_lightning.loggers.CSVLogger",
+                "flush_logs_every_n_steps": 12345,
+            },
+        }
+    )
+    logger = build_logger(cfg, in_tmp)
+    assert logger._flush_logs_every_n_steps == 12345
+    assert Path(logger.log_dir) == in_tmp / "logs"
 
 
 def test_a_monitor_never_logged_is_one_error_line(in_tmp, capfd):

@@ -92,9 +92,10 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     # the Trainer from `trainer` (its _target_), minus ganad's own keys; `+trainer.<arg>=...`
     # reaches it too (checked by check_applied_keys)
     node = plain(t, drop=GANAD_TRAINER_KEYS)
+    logger = build_logger(cfg, run_dir)
     try:
         return factory(("trainer",), node)(
-            logger=build_logger(cfg, run_dir),
+            logger=logger,
             callbacks=callbacks,
             plugins=[AtomicCheckpointIO()],  # atomic saves, weights-only loads
             default_root_dir=str(run_dir),
