@@ -72,6 +72,8 @@ def test_callbacks_none_builds_only_ganads_own(in_tmp: Path):
         ("logger._target_=pytorch_lightning.loggers.TensorBoardLogger", "logger.name"),
         ("+model.extra._target_=pytorch_lightning.Trainer", "model.extra._target_"),
         ("+callbacks.early_stopping._partial_=true", "_partial_"),
+        ("callbacks.model_checkpoint.filename=last", "callbacks.model_checkpoint.filename"),
+        ("+callbacks.model_checkpoint.save_last=true", "callbacks.model_checkpoint.save_last"),
         ("+logger.not_an_argument=1", "logger.not_an_argument"),
         ("+logger.save_dir=/tmp/x", "logger.save_dir"),
     ],

@@ -161,8 +161,9 @@ def check_callbacks(callbacks: DictConfig | None, select_epoch: str = "last") ->
                 continue
             if key in MANAGED_CALLBACK_ARGS:
                 raise GanadInputError(
-                    f"config key 'callbacks.{entry}.{key}' is set by ganad itself (the run "
-                    "folder's checkpoints/); expected it left out"
+                    f"config key 'callbacks.{entry}.{key}' is set by ganad itself (checkpoints "
+                    "go to the run folder's checkpoints/, last.ckpt is ganad's); expected it "
+                    "left out"
                 )
             if key not in arguments:
                 raise GanadInputError(
@@ -170,6 +171,22 @@ def check_callbacks(callbacks: DictConfig | None, select_epoch: str = "last") ->
                     f"{node._target_}; expected one of {', '.join(sorted(arguments))}"
                 )
         _check_monitor(str(entry), node.get("monitor"), select_epoch)
+        _check_checkpoint_name(str(entry), node)
+
+
+def _check_checkpoint_name(entry: str, node: DictConfig) -> None:
+    from ganad_cli.config.targets import RESERVED_CHECKPOINT_NAMES, RESERVED_CHECKPOINT_PREFIX
+
+    if not str(node._target_).endswith(".ModelCheckpoint"):
+        return
+    name = str(node.get("filename") or "")
+    stem = name.removesuffix(".ckpt")
+    if not name or stem in RESERVED_CHECKPOINT_NAMES or stem.startswith(RESERVED_CHECKPOINT_PREFIX):
+        raise GanadInputError(
+            f"config key 'callbacks.{entry}.filename' is {name or None!r}, which would write over "
+            f"ganad's own checkpoints (last, best, interrupted, epoch*); expected "
+            "another name, e.g. best-{epoch:03d}"
+        )
 
 
 def check_optimisation(cfg: DictConfig, automatic: bool, model_name: str) -> None:

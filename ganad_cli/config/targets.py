@@ -39,7 +39,11 @@ ALLOWED_TARGETS = frozenset({TRAINER_TARGET, *LOGGER_TARGETS.values(), *CALLBACK
 # arguments ganad sets itself when it builds a logger or a callback (the run folder, the run's
 # identity): a config may not set them, so nothing is written outside the run folder
 MANAGED_LOGGER_ARGS = ("save_dir", "name", "version", "offline", "config", "project", "group")
-MANAGED_CALLBACK_ARGS = ("dirpath",)
+MANAGED_CALLBACK_ARGS = ("dirpath", "save_last")
+# checkpoint names ganad writes itself (last.ckpt, epochNNN.ckpt, best.ckpt, interrupted.ckpt):
+# a ModelCheckpoint from config may not write (or remove) them
+RESERVED_CHECKPOINT_NAMES = ("last", "best", "interrupted")
+RESERVED_CHECKPOINT_PREFIX = "epoch"
 
 
 def allowed_at(path: tuple[str, ...]) -> tuple[str, ...]:
