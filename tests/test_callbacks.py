@@ -137,3 +137,32 @@ def test_training_clock_is_lightnings_timer():
     clock.load_state_dict({"time_elapsed": {"train": 7.0}, "seconds": 5.0, "epochs": 2})
     state = clock.state_dict()
     assert state["time_elapsed"]["train"] == 7.0 and (state["seconds"], state["epochs"]) == (5, 2)
+
+
+def test_trainer_is_built_by_instantiate_without_ganads_own_keys(
+    compose_train, tmp_path, monkeypatch
+):
+    """conf/trainer/*.yaml names pytorch_lightning.Trainer as `_target_`; hydra.utils.instantiate
+    gets the trainer node minus GANAD_TRAINER_KEYS, ganad adds callbacks and logger."""
+    import hydra.utils
+    import pytorch_lightning as pl
+
+    from ganad_cli.config.keys import GANAD_TRAINER_KEYS
+    from ganad_cli.training.trainer import build_trainer
+
+    seen: list[dict] = []
+    real = hydra.utils.instantiate
+
+    def spy(config, *args, **kwargs):
+        seen.append(dict(config))
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(hydra.utils, "instantiate", spy)
+    cfg = compose_train(["logger=csv", "trainer.max_epochs=4", "+trainer.max_time=00:01:00:00"])
+    trainer = build_trainer(cfg, tmp_path)
+    assert isinstance(trainer, pl.Trainer) and trainer.max_epochs == 4
+    nodes = {node["_target_"]: node for node in seen}
+    node = nodes["pytorch_lightning.Trainer"]
+    assert not set(GANAD_TRAINER_KEYS) & set(node) and node["max_time"] == "00:01:00:00"
+    assert "pytorch_lightning.loggers.CSVLogger" in nodes
+    assert isinstance(trainer.logger, pl.loggers.CSVLogger)
