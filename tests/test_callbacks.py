@@ -18,6 +18,7 @@ STOP_AFTER_ONE = [  # mode=min: stops once train/loss_d is below 1e9, i.e. after
     "+callbacks.early_stopping.monitor=train/loss_d",
     "+callbacks.early_stopping.stopping_threshold=1e9",
 ]
+LR_MONITOR = "pytorch_lightning.callbacks.LearningRateMonitor"
 KEEP_BEST = ["+callbacks.model_checkpoint.monitor=train/loss_d"]
 
 
@@ -44,7 +45,7 @@ def test_early_stopping_and_model_checkpoint_overrides_take_effect(in_tmp: Path)
 
 
 def test_lr_monitor_enabled_by_its_target_logs_learning_rates(in_tmp: Path):
-    on = "+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor"
+    on = f"+callbacks.lr_monitor._target_={LR_MONITOR}"
     args = [*TINY, "logger=csv", on, "+callbacks.lr_monitor.logging_interval=epoch"]
     assert main(["train", *args, "hydra.run.dir=run"]) == 0
     columns = pd.read_csv(in_tmp / "run" / "logs" / "metrics.csv").columns
@@ -75,6 +76,7 @@ def test_callbacks_none_builds_only_ganads_own(in_tmp: Path):
         ("callbacks.model_checkpoint.filename=last", "callbacks.model_checkpoint.filename"),
         ("+callbacks.model_checkpoint.save_last=true", "callbacks.model_checkpoint.save_last"),
         ("+logger.not_an_argument=1", "logger.not_an_argument"),
+        (f"+callbacks.lr_monitor._target_={LR_MONITOR}", "callbacks.lr_monitor"),  # logger=none
         ("+logger.save_dir=/tmp/x", "logger.save_dir"),
     ],
 )
@@ -166,3 +168,16 @@ def test_trainer_is_built_by_instantiate_without_ganads_own_keys(
     assert not set(GANAD_TRAINER_KEYS) & set(node) and node["max_time"] == "00:01:00:00"
     assert "pytorch_lightning.loggers.CSVLogger" in nodes
     assert isinstance(trainer.logger, pl.loggers.CSVLogger)
+
+
+def test_ganad_trainer_keys_are_exactly_the_schema_keys_lightning_lacks():
+    """One home (config.keys.GANAD_TRAINER_KEYS): every other trainer schema key reaches
+    pytorch_lightning.Trainer, so none is recorded and dropped."""
+    import dataclasses
+
+    from ganad_cli.config import TrainerConfig
+    from ganad_cli.config.applied import trainer_arguments
+    from ganad_cli.config.keys import GANAD_TRAINER_KEYS
+
+    fields = {f.name for f in dataclasses.fields(TrainerConfig)} - {"_target_"}
+    assert fields - trainer_arguments() == set(GANAD_TRAINER_KEYS)

@@ -85,6 +85,9 @@ def test_resume_cannot_run_a_hydra_callback_from_the_run_folder(trained_run, tmp
         ("data.root=${oc.env:HOME}", "resolver"),
         ("+trainer.not_an_argument=1.0", "trainer.not_an_argument"),
         ("+trainer.callbacks=[]", "trainer.callbacks"),
+        ("+logger.save_dir=/elsewhere", "logger.save_dir"),
+        ("+callbacks.model_checkpoint.dirpath=/elsewhere", "callbacks.model_checkpoint.dirpath"),
+        ("callbacks.x={_target_: os.system}", "_target_"),
         ("~seed", "deletes"),
         ("seed=1,2", "sweep"),
         ("model@foo=gan", "package"),
@@ -280,6 +283,7 @@ def test_saved_overrides_keep_allow_listed_targets_and_callbacks(tmp_path):
     keep = ["experiment=smoke", "callbacks=none", "+callbacks.early_stopping.monitor=train/x"]
     keep += ["+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor"]
     keep += ["trainer._target_=pytorch_lightning.Trainer", "callbacks.rich_progress=null"]
+    keep += ["+logger.flush_logs_every_n_steps=5"]  # an argument of a Lightning logger
     path.write_text("".join(f"- '{k}'\n" for k in keep))
     assert saved_overrides(path) == keep
 

@@ -87,7 +87,7 @@ def check_applied_keys(cfg: DictConfig) -> None:
                 f"config key '{group}.{extra[0]}' is not applied by ganad; expected one of "
                 f"{', '.join(sorted(fields))}"
             )
-    check_callbacks(cfg.get("callbacks"), cfg.trainer.get("select_epoch", "last"))
+    check_callbacks(cfg)
     for key in trainer_extras(cfg.trainer):
         if key in MANAGED_TRAINER_ARGS:
             raise GanadInputError(
@@ -142,12 +142,13 @@ def _check_monitor(entry: str, monitor: Any, select_epoch: str) -> None:
         )
 
 
-def check_callbacks(callbacks: DictConfig | None, select_epoch: str = "last") -> None:
+def check_callbacks(cfg: DictConfig) -> None:
     """Every `callbacks.<entry>` is null (off) or a Lightning callback of the allow-list with
-    its own arguments."""
+    its own arguments, that can work in this run."""
     from ganad_cli.config.targets import MANAGED_CALLBACK_ARGS, target_arguments
 
-    for entry, node in (callbacks or {}).items():
+    select_epoch = cfg.trainer.get("select_epoch", "last")
+    for entry, node in (cfg.get("callbacks") or {}).items():
         if node is None:
             continue
         if not isinstance(node, DictConfig) or "_target_" not in node:
@@ -172,6 +173,11 @@ def check_callbacks(callbacks: DictConfig | None, select_epoch: str = "last") ->
                 )
         _check_monitor(str(entry), node.get("monitor"), select_epoch)
         _check_checkpoint_name(str(entry), node)
+        if str(node._target_).endswith(".LearningRateMonitor") and cfg.logger.name == "none":
+            raise GanadInputError(
+                f"config key 'callbacks.{entry}' (LearningRateMonitor) needs a logger to write "
+                f"to; expected logger=csv|tensorboard|wandb, or callbacks.{entry}=null"
+            )
 
 
 def _check_checkpoint_name(entry: str, node: DictConfig) -> None:
