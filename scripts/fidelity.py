@@ -1,20 +1,22 @@
 #!/usr/bin/env python
-"""Fidelity table: a preset's protocol, element by element, against the BeatGAN reference code.
+"""Fidelity table: a preset's protocol, element by element, against the reference code.
 
     python scripts/fidelity.py [preset] [--write]
 
 Composes `experiment=<preset>` (default beatgan_mitbih) with Hydra and prints one markdown row per
-protocol element: the reference's value with its file and line in hi-bingo/BeatGAN (commit
-d7b0e88, under experiments/), ours as the composed config keys and their values, and whether they
-match. An element with config keys matches when every key has the value that reproduces the
-reference; the few elements no config key expresses carry a fixed description of ours, and the
-match is stated with them. --write puts the table into scripts/results/README.md between its
-`<!-- fidelity:<preset> -->` markers.
+protocol element: the reference's value with its file and line (BeatGAN presets: hi-bingo/BeatGAN
+at commit d7b0e88, under experiments/; betavaegan_mitbih, betavaegan_kachuee and table1:
+emundo/ecgan at fefd35c, under ecgan/, rows in scripts/fidelity_ecgan.py), ours as the composed
+config keys and their values, and whether they match. An element with config keys matches when
+every key has the value that reproduces the reference; the few elements no config key expresses
+carry a fixed description of ours, and the match is stated with them. --write puts the table
+into scripts/results/README.md between its `<!-- fidelity:<preset> -->` markers.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import sys
 from dataclasses import dataclass, field
@@ -205,6 +207,26 @@ ROWS = [
 ]
 
 
+def _ecgan_rows():
+    path = Path(__file__).resolve().with_name("fidelity_ecgan.py")
+    spec = importlib.util.spec_from_file_location("fidelity_ecgan", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_ECGAN = _ecgan_rows()
+_BETAVAEGAN = [Row(**r) for r in _ECGAN.BETAVAEGAN]
+# preset -> (reference repository@commit, folder the paths are under, rows)
+PRESETS: dict[str, tuple[str, str, list[Row]]] = {
+    "beatgan_mitbih": (REFERENCE, "experiments/", ROWS),
+    "beatgan_mitbih_small": (REFERENCE, "experiments/", ROWS),
+    "betavaegan_mitbih": (_ECGAN.REFERENCE, _ECGAN.UNDER, _BETAVAEGAN),
+    "betavaegan_kachuee": (_ECGAN.REFERENCE, _ECGAN.UNDER, _BETAVAEGAN),
+    "table1": (_ECGAN.REFERENCE, _ECGAN.UNDER, [Row(**r) for r in _ECGAN.TABLE1]),
+}
+
+
 def compose(preset: str):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
@@ -248,9 +270,11 @@ def _shown(v: Any) -> str:
 
 def rows(preset: str) -> list[list[str]]:
     """[element, reference, where, ours, match] per protocol element, from the composed preset."""
+    if preset not in PRESETS:
+        raise SystemExit(f"no fidelity table for {preset!r}; expected one of {sorted(PRESETS)}")
     cfg = compose(preset)
     out = []
-    for r in ROWS:
+    for r in PRESETS[preset][2]:
         if r.expect:
             values = {k: _value(cfg, k) for k in r.expect}
             ours = ", ".join(f"`{k}={_shown(v)}`" for k, v in values.items())
@@ -263,7 +287,8 @@ def rows(preset: str) -> list[list[str]]:
 
 
 def table(preset: str) -> str:
-    head = ["protocol element", "reference", f"where ({REFERENCE}, experiments/)", "ours", "match"]
+    reference, under, _ = PRESETS[preset]
+    head = ["protocol element", "reference", f"where ({reference}, {under})", "ours", "match"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(preset)]
     return "\n".join(lines) + "\n"

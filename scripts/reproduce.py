@@ -12,7 +12,10 @@ beatgan_mitbih_small, ganad_mitbih, betavaegan_mitbih) run one
 threads, raised for the last fold once the others finish); `--resume` continues an interrupted
 --out: finished folds are kept, a fold with a checkpoint continues with
 `ganad train resume=<run>`, the rest start; `--status` prints each fold's state, epochs done
-and validation AUROC so far. The other presets run as one
+and validation AUROC so far. Each finished fold (with its re-scoring) is also kept, without
+checkpoints, detector or plots, in <results>/<preset>_runs/<k> (ganad_cli.runs.archive): commit
+that folder, and `--resume` on another machine, where the run folders are gone, counts those
+folds as done and rebuilds their run folders from it. The other presets run as one
 `ganad train -m ...` (seeds or Lambda as a Hydra sweep, run folders under <out>/runs);
 betavaegan_mitbih then re-scores each run
 with the grid combination (`ganad evaluate score=weighted_all`), ganad_mitbih with equal weights
@@ -34,11 +37,12 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +51,7 @@ import pandas as pd
 
 from ganad_cli.hardware import cpu_model, load_average
 from ganad_cli.io import atomic_write_json
+from ganad_cli.runs.archive import archive_run, restore_run
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "scripts" / "results"
@@ -682,9 +687,11 @@ def run_jobs(
     smoke: bool,
     cores: int | None = None,
     poll: float = 2.0,
+    on_done: Callable[[Path], None] | None = None,
 ) -> None:
     """Run per-fold commands, `jobs` at a time; resume partial folds, skip finished ones.
-    (The results list their commands from the job logs: see commands_run.)
+    (The results list their commands from the job logs: see commands_run.) `on_done(run_dir)`
+    runs for each finished fold, as soon as it finishes (and for those finished before).
 
     Each fold gets cores / jobs torch threads. Once no fold is waiting, a fold left with fewer
     threads than its share of the cores is restarted with its share right after its next
@@ -705,12 +712,12 @@ def run_jobs(
                 "its results would mix protocols: pass a fresh --out"
             )
         if state == "done":
+            if on_done is not None:
+                on_done(run_dir)
             continue
         if state == "partial":
             cmd = [*cmd[:2], f"resume={run_dir}"]
         elif run_dir.exists():  # died before its first checkpoint: start over
-            import shutil
-
             shutil.rmtree(run_dir)
         todo.append(FoldJob(cmd, out / f"job{k}.log", run_dir))
     env = child_env(smoke, jobs)
@@ -737,6 +744,8 @@ def run_jobs(
                 active.remove(job)
                 if job.proc.returncode != 0:
                     broken.append(job)
+                elif on_done is not None:
+                    on_done(job.run_dir)
             share = max(1, cores // max(1, len(active)))
             for job in active:
                 seen, job.checkpoint_seen = job.checkpoint_seen, last_checkpoint_time(job.run_dir)
@@ -892,6 +901,33 @@ def wall_time(clock: InvocationClock, out: Path) -> str:
     return text
 
 
+# fold presets re-scored from the same models (`ganad evaluate`, one run per call):
+# betavaegan_mitbih with the grid combination, ganad_mitbih with equal weights (label-free)
+RESCORING = {"betavaegan_mitbih": ["score=weighted_all"], "ganad_mitbih": ["+score.combine=equal"]}
+
+
+def fold_archive(results: Path, name: str) -> Path:
+    """Where finished folds are kept for git (ganad_cli.runs.archive): <results>/<preset>_runs."""
+    return results / f"{name}_runs"
+
+
+def restore_folds(archive: Path, out: Path) -> list[str]:
+    """Folds finished on another machine (in the archive, not under <out>/runs): their run
+    folders are rebuilt from the archive, so --resume counts them as done."""
+    restored = []
+    for metrics in sorted(archive.glob("*/metrics.json")):
+        k = metrics.parent.name
+        run_dir = out / "runs" / k
+        if not (run_dir / "metrics.json").is_file():
+            restore_run(metrics.parent, run_dir, out / f"job{k}.log")
+            restored.append(k)
+    calls = archive / "invocations.json"
+    if calls.is_file() and not (out / "invocations.json").is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "invocations.json").write_text(calls.read_text())
+    return restored
+
+
 def run_preset(
     name: str,
     smoke: bool,
@@ -901,14 +937,26 @@ def run_preset(
     jobs: int,
     log: Path,
     env: dict[str, str],
+    archive: Path | None = None,
 ) -> tuple[list[list[str]], list[Path]]:
-    """Run the preset's ganad commands; return them and the trained run folders."""
+    """Run the preset's ganad commands; return them and the trained run folders. A fold
+    preset re-scores each fold (RESCORING) and archives it as soon as it finishes."""
     p = PRESETS[name]
     runs = out / "runs"
     executed: list[list[str]] = []
     cmds = [cmd for _, cmd in commands(name, smoke, data_root, out, extra)]
+
+    def finish_fold(run_dir: Path) -> None:
+        if name in RESCORING and not rescored(run_dir):
+            cmd = [*ganad_exe(), "evaluate", f"run={run_dir}", *RESCORING[name]]
+            cmd += ["plots=false", "quiet=true"] if smoke else []
+            run(cmd, log, env)
+            executed.append(cmd)
+        if archive is not None:
+            archive_run(run_dir, archive / run_dir.name, out / f"job{run_dir.name}.log")
+
     if p.per_job:
-        run_jobs(cmds, runs, out, jobs, smoke)
+        run_jobs(cmds, runs, out, jobs, smoke, on_done=finish_fold)
     else:
         for cmd in cmds:
             run(cmd, log, env)
@@ -916,22 +964,6 @@ def run_preset(
     trained = train_runs(runs)
     if not trained:
         raise SystemExit(f"reproduce: the sweep wrote no run folders into {runs}; see {log}")
-    if name == "betavaegan_mitbih":  # the grid combination, re-scored from the same models
-        for r in trained:  # (`ganad evaluate` takes one run per call)
-            if rescored(r):
-                continue
-            cmd = [*ganad_exe(), "evaluate", f"run={r}", "score=weighted_all"]
-            cmd += ["plots=false", "quiet=true"] if smoke else []
-            run(cmd, log, env)
-            executed.append(cmd)
-    if name == "ganad_mitbih":  # the label-free variant, re-scored from the same models
-        for r in trained:
-            if rescored(r):
-                continue
-            cmd = [*ganad_exe(), "evaluate", f"run={r}", "+score.combine=equal"]
-            cmd += ["plots=false", "quiet=true"] if smoke else []
-            run(cmd, log, env)
-            executed.append(cmd)
     if name == "table1":
         cmd = [*ganad_exe(), "bench", *bench_overrides(trained[0], smoke)]
         run(cmd, log, env)
@@ -958,13 +990,18 @@ def reproduce(
         raise SystemExit(f"reproduce: {runs} is not empty; pass a fresh --out (or --resume)")
     log = out / "reproduce.log"
     env = child_env(smoke)
+    archive = fold_archive(results, name) if p.per_job else None
+    if resume and archive is not None:
+        restore_folds(archive, out)
+    elif archive is not None and archive.exists():
+        shutil.rmtree(archive)  # a fresh run replaces the folds kept from an earlier one
     clock = InvocationClock(out, argv)
     try:
-        executed, trained = run_preset(name, smoke, data_root, out, extra, jobs, log, env)
-    except BaseException:
+        executed, trained = run_preset(name, smoke, data_root, out, extra, jobs, log, env, archive)
+    finally:
         clock.stop()  # a failed or interrupted call still counts its time
-        raise
-    clock.stop()
+        if archive is not None and archive.is_dir():
+            (archive / "invocations.json").write_text(clock.path.read_text())
 
     if name == "table1":
         body = table1_tables(trained[0], smoke)

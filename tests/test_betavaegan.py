@@ -61,7 +61,14 @@ def test_preset_takes_ecgans_settings(compose_train):
     assert (cfg.data.batch_size, cfg.trainer.max_epochs) == (256, 500)
     from ganad_cli.paths import conf_dir
 
-    header = (conf_dir() / "experiment" / "betavaegan_mitbih.yaml").read_text()
+    assert m.output_activation == "tanh"  # ecgan's TANH_OUT (networks/beatgan.py:167)
+    # the values live once, in the protocol both presets include, with their ecgan file:line
+    header = (conf_dir() / "experiment" / "protocol" / "betavaegan.yaml").read_text()
     assert "configs/config.yml" not in header  # not a file of the ecgan repository
     for ref in ("vaegan.py:188", "vaegan.py:193", "losses.py:113-115", "dataclasses.py:347"):
         assert ref in header
+    csv = compose_train(["experiment=betavaegan_kachuee"])
+    assert csv.model == cfg.model and csv.trainer == cfg.trainer and csv.score == cfg.score
+    assert (csv.data.name, csv.data.split, csv.data.batch_size) == ("kachuee_csv", "ecgan", 256)
+    assert (csv.data.cleanse, csv.data.scale, csv.data.resample_length) == (True, "ecgan", None)
+    assert (csv.data.train_fraction, csv.data.folds) == (cfg.data.train_fraction, cfg.data.folds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -262,11 +263,12 @@ def test_update_readme_replaces_only_its_block(tmp_path):
 # ------------------------------------------------------------------------- smoke runs (real)
 
 
-def _smoke(preset: str, tmp_path: Path, mitdb_root: Path) -> tuple[str, Path]:
+def _smoke(preset: str, tmp_path: Path, mitdb_root: Path, resume: bool = False) -> tuple[str, Path]:
     out = tmp_path / preset
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), preset, "--smoke", "--data-root", str(mitdb_root)]
-        + ["--out", str(out), "--results", str(tmp_path)],
+        + ["--out", str(out), "--results", str(tmp_path)]
+        + (["--resume"] if resume else []),
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -347,6 +349,23 @@ def test_smoke_ganad_mitbih(tmp_path, mitdb_root):
         assert m["test/lambda"] == pytest.approx([1 / 2] * 2)
     assert md.count("Per anomaly class (test), score.combine=") == 2
     assert md.count("Per record (test, score.combine=") == 2 and "All records together" in md
+
+    # each finished fold is kept for git, re-scoring included, without weights or plots
+    archive = tmp_path / "ganad_mitbih_runs"
+    assert sorted(p.parent.name for p in archive.glob("*/metrics.json")) == ["0", "1"]
+    assert len(list(archive.glob("*/evaluations/*/metrics.json"))) == 2
+    assert len(list(archive.glob("*/scores.csv.gz"))) == 2 and (archive / "0" / "job.log").is_file()
+    kept = [p.name for p in archive.rglob("*")]
+    assert not [n for n in kept if n.endswith((".ckpt", ".pt", ".png")) or n == "checkpoints"]
+    # another machine: the run folders are gone and --resume trains nothing, from the archive
+    shutil.rmtree(out)
+    again, out = _smoke("ganad_mitbih", tmp_path, mitdb_root, resume=True)
+    assert tables(again) == tables(md)
+    for k in ("0", "1"):  # one training per fold in its log: the restored one, no second
+        log = (out / f"job{k}.log").read_text()
+        assert sum(ln.startswith("$ ") for ln in log.splitlines()) == 1
+    rerun_log = out / "reproduce.log"  # this call's own commands: no re-scoring either
+    assert not rerun_log.is_file() or " evaluate " not in rerun_log.read_text()
 
 
 def test_smoke_betavaegan_mitbih(tmp_path, mitdb_root):
@@ -489,6 +508,31 @@ def test_run_jobs_gives_a_lone_last_fold_the_freed_cores(tmp_path, monkeypatch):
     assert lines[0][1] == "1" and lines[-1][1] == "2"  # 1 thread beside fold 0, then both cores
     log = (tmp_path / "job1.log").read_text()
     assert "restarting with 2 threads" in log and f"resume={runs / '1'}" in log
+
+
+def test_run_jobs_hands_each_finished_fold_to_on_done_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    cmds, runs = _fake_folds(tmp_path, "total=1", "total=3")
+    seen: list[str] = []
+
+    def call() -> None:
+        reproduce.run_jobs(
+            cmds,
+            runs,
+            tmp_path,
+            2,
+            False,
+            cores=2,
+            poll=0.03,
+            on_done=lambda r: seen.append(r.name),
+        )
+
+    call()
+    assert sorted(seen) == ["0", "1"]
+    seen.clear()  # a second call: both finished before, each handed over again, none rerun
+    call()
+    assert seen == ["0", "1"]
+    assert len((runs / "1" / "threads.txt").read_text().splitlines()) == 3
 
 
 def test_run_jobs_keeps_threads_the_user_fixed(tmp_path, monkeypatch):

@@ -90,7 +90,10 @@ PRIORS = ("normal", "uniform", "truncated_normal")
 GAN_LOSSES = ("bce", "wasserstein", "wgan_gp")
 
 # data.split (ganad_cli.data.splits)
-DATA_SPLITS = ("intra_patient", "ecgan", "inter_patient")
+# files: the data set's own train and test files (data=kachuee_csv)
+DATA_SPLITS = ("intra_patient", "ecgan", "inter_patient", "files")
+# data.scale of data=kachuee_csv (ganad_cli.data.kachuee)
+KACHUEE_SCALES = ("none", "ecgan", "beat")
 # data.preprocess of data=mitbih (ganad_cli.data.mitbih)
 MITBIH_PRESETS = ("beatgan", "kachuee")
 # data.normal_r_filter (ganad_cli.data.rpeaks), besides null

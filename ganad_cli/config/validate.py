@@ -17,10 +17,12 @@ from ganad_cli.config.checks import (
 from ganad_cli.config.choices import (
     BACKBONES,
     BATCHNORM_CRITIC_BACKBONES,
+    DATA_SPLITS,
     DISCRIMINATOR_COMPONENTS,
     ENCODER_MODELS,
     EPOCH_SELECTION,
     GAN_LOSSES,
+    KACHUEE_SCALES,
     LOGGER_MODES,
     MODEL_NAMES,
     MODELS_WITHOUT_DISCRIMINATOR,
@@ -71,6 +73,16 @@ def _check_data(d: DictConfig) -> None:
         _check(d.kachuee_window_s > 0, "data.kachuee_window_s", "> 0", d.kachuee_window_s)
         _count(d.kachuee_length, "data.kachuee_length", 1)
         _count(d.resample_length, "data.resample_length", 16, allow_null=True)
+    if d.name == "kachuee_csv":
+        _count(d.resample_length, "data.resample_length", 16, allow_null=True)
+        _check(d.scale in KACHUEE_SCALES, "data.scale", f"one of {KACHUEE_SCALES}", d.scale)
+    _check(
+        d.split != "files" or d.name == "kachuee_csv",
+        "data.split",
+        "intra_patient, ecgan or inter_patient ('files' needs data=kachuee_csv: a train file and "
+        "a test file)",
+        d.split,
+    )
 
 
 def _check_model(m: DictConfig) -> None:
@@ -130,8 +142,7 @@ def validate_config(cfg: DictConfig) -> None:
         d.val_anomaly_fraction,
     )
     _check(len(d.normal_classes) >= 1, "data.normal_classes", "a non-empty list", d.normal_classes)
-    data_splits = ("intra_patient", "ecgan", "inter_patient")
-    _check(d.split in data_splits, "data.split", f"one of {data_splits}", d.split)
+    _check(d.split in DATA_SPLITS, "data.split", f"one of {DATA_SPLITS}", d.split)
     _check(0.0 < d.train_fraction < 1.0, "data.train_fraction", "in (0, 1)", d.train_fraction)
     if d.name == "mitbih":
         _check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sized
 
 import pytorch_lightning as pl
@@ -26,9 +27,53 @@ class EpochShuffle(RandomSampler):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def __iter__(self) -> Iterator[int]:
+    def order(self) -> torch.Tensor:
+        """This epoch's permutation of the sample indices."""
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        yield from torch.randperm(len(self.data_source), generator=generator).tolist()
+        return torch.randperm(len(self.data_source), generator=generator)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self.order().tolist()
+
+
+class ResidentBatches:
+    """The training batches of a DataLoader over `TensorDataset(x)` with an `EpochShuffle`
+    sampler (the same batches, in the same order, as `[x_batch]` lists), sliced from `x` where
+    it already lives: one gather per batch instead of a per-sample fetch, collate and host to
+    device copy. Lightning finds `set_epoch` through `.sampler`, as for a DataLoader."""
+
+    def __init__(self, x: torch.Tensor, batch_size: int, drop_last: bool, seed: int):
+        self.x = x
+        self.batch_size = int(batch_size)
+        self.drop_last = drop_last
+        self.sampler = EpochShuffle(range(len(x)), seed)
+
+    def __len__(self) -> int:
+        n = len(self.x) / self.batch_size
+        return math.floor(n) if self.drop_last else math.ceil(n)
+
+    def __iter__(self) -> Iterator[list[torch.Tensor]]:
+        order = self.sampler.order().to(self.x.device)
+        for i in range(len(self)):
+            yield [self.x.index_select(0, order[i * self.batch_size : (i + 1) * self.batch_size])]
+
+
+def resident_device(
+    trainer: pl.Trainer | None, num_workers: int, nbytes: int
+) -> torch.device | None:
+    """Where the training set can live for the whole fit, or None for the DataLoader path.
+    CPU: always (it is in memory already). One CUDA device: when the set takes at most a
+    quarter of the free device memory. DDP and worker processes keep the DataLoader (its
+    DistributedSampler and workers are what they are for)."""
+    if trainer is None or num_workers > 0 or trainer.world_size > 1:
+        return None
+    device = trainer.strategy.root_device
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return device if nbytes <= free // 4 else None
+    return None
 
 
 class WindowDataModule(pl.LightningDataModule):
@@ -39,17 +84,21 @@ class WindowDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.seed = seed
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | ResidentBatches:
         x = torch.from_numpy(self.splits.train.x)
+        trainer = getattr(self, "trainer", None)
+        drop_last = len(x) > self.batch_size
+        device = resident_device(trainer, self.num_workers, x.element_size() * x.nelement())
+        if device is not None:
+            return ResidentBatches(x.to(device), self.batch_size, drop_last, self.seed)
         dataset = TensorDataset(x)
         # pinned host batches on CUDA: Lightning's copy to the device is then non-blocking
-        trainer = getattr(self, "trainer", None)
         on_cuda = trainer is not None and trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             sampler=EpochShuffle(dataset, self.seed),
-            drop_last=len(x) > self.batch_size,
+            drop_last=drop_last,
             num_workers=self.num_workers,
             pin_memory=on_cuda,
         )

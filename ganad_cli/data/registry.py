@@ -30,6 +30,12 @@ def _mitbih(cfg: DictConfig) -> Samples:
     return load_mitbih(cfg)
 
 
+def _kachuee_csv(cfg: DictConfig) -> Samples:
+    from ganad_cli.data.kachuee import load_kachuee_csv
+
+    return load_kachuee_csv(cfg)
+
+
 def _tabular(fn_name: str) -> Callable[[DictConfig], Samples]:
     def load(cfg: DictConfig) -> Samples:
         from ganad_cli.data import tabular
@@ -42,6 +48,7 @@ def _tabular(fn_name: str) -> Callable[[DictConfig], Samples]:
 LOADERS: dict[str, Callable[[DictConfig], Samples]] = {
     "synthetic_ecg": _synthetic,
     "mitbih": _mitbih,
+    "kachuee_csv": _kachuee_csv,
     "ucr": _tabular("load_ucr"),
     "csv": _tabular("load_csv"),
     "npy": _tabular("load_npy"),

@@ -16,6 +16,10 @@
   lacks (`val_required_classes`, null = every anomaly class of the train groups), as long as a
   training group is left. Validation holds every beat of its groups (`val_anomaly_fraction` is
   not used); `info` records the groups and any required class validation could not get.
+- files (data=kachuee_csv): the data set's own files, named by each sample's group "train" or
+  "test". The test file is the test set; of the train file, `val_fraction` of the normals (seeded)
+  and `val_anomaly_fraction` of the anomalies not used for contamination go to validation, the
+  other normals to training (its remaining anomalies are not used). `folds`/`fold` are not used.
 
 Contamination (Lambda = `contamination`, the survey's definition): the share of anomalies in the
 training set, which the GAN treats as normal: round(Lambda / (1 - Lambda) * training normals)
@@ -118,6 +122,32 @@ def _ecgan(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple
     return train_normal, contam, len(anomaly_idx), val, test, info
 
 
+def _files(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple:
+    roles = sorted(np.unique(samples.group).tolist())
+    if roles != ["test", "train"]:
+        raise GanadInputError(
+            "config key 'data.split' = files needs beats from a train file and a test file "
+            f"(data=kachuee_csv); the data's groups are {roles[:6]}"
+        )
+    in_train = samples.group == "train"
+    normal_idx = rng.permutation(np.flatnonzero(in_train & (samples.label == 0)))
+    anomaly_idx = rng.permutation(np.flatnonzero(in_train & (samples.label == 1)))
+    n_val = max(1, round(len(normal_idx) * cfg.val_fraction))
+    val_normal, train_normal = normal_idx[:n_val], normal_idx[n_val:]
+    contam, anomaly_rest = _contaminate(anomaly_idx, len(train_normal), cfg)
+    n_val_anom = round(len(anomaly_rest) * cfg.val_anomaly_fraction)
+    info = {"train_file_anomalies_unused": len(anomaly_rest) - n_val_anom}
+    test = np.flatnonzero(~in_train)
+    return (
+        train_normal,
+        contam,
+        len(anomaly_idx),
+        [val_normal, anomaly_rest[:n_val_anom]],
+        [test],
+        info,
+    )
+
+
 def _inter_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple:
     present = sorted(np.unique(samples.group).tolist())
     if cfg.get("train_groups") and cfg.get("test_groups"):
@@ -200,7 +230,12 @@ def make_splits(samples: Samples, cfg: DictConfig) -> Splits:
         )
     samples = assign_labels(samples, list(cfg.normal_classes))
     rng = np.random.default_rng(cfg.seed)
-    fn = {"intra_patient": _intra_patient, "ecgan": _ecgan, "inter_patient": _inter_patient}[split]
+    fn = {
+        "intra_patient": _intra_patient,
+        "ecgan": _ecgan,
+        "inter_patient": _inter_patient,
+        "files": _files,
+    }[split]
     train_normal, contam, n_eligible, val_parts, test_parts, extra = fn(samples, cfg, rng)
 
     train_idx = np.sort(np.concatenate([train_normal, contam]).astype(np.int64))

@@ -79,6 +79,24 @@ class MitbihConfig(DataConfig):
 
 
 @dataclass
+class KachueeCSVConfig(DataConfig):
+    """Kachuee et al.'s published beat CSVs (mitbih_train.csv, mitbih_test.csv: 187 samples,
+    then the class 0..4 = N, S, V, F, Q); ganad_cli.data.kachuee."""
+
+    name: str = "kachuee_csv"
+    train_csv: str | None = None
+    test_csv: str | None = None
+    # files: train normals (less validation) to train, the test file to test | ecgan: pooled
+    split: str = "files"
+    # ecgan's DataCleanser: drop flat beats and beats with values outside [-1, 1]
+    cleanse: bool = True
+    # none | ecgan (all beats min-max to [-1, 1]) | beat (each beat min-max to [-1, 1])
+    scale: str = "ecgan"
+    resample_length: int | None = None
+    val_anomaly_fraction: float = 0.1
+
+
+@dataclass
 class UCRConfig(DataConfig):
     """UCR-archive .tsv files (label in column 0) in data.root."""
 
