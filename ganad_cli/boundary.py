@@ -11,6 +11,7 @@ output folder removed. Anything else is a bug in ganad and keeps its traceback.
 from __future__ import annotations
 
 import errno
+import re
 from typing import Any
 
 from ganad_cli.errors import GanadInputError
@@ -147,6 +148,29 @@ def trainer_error(exc: BaseException) -> GanadInputError:
     return GanadInputError(f"{where}: {detail}")
 
 
+# Lightning's messages when a monitored metric was never logged (EarlyStopping, ModelCheckpoint)
+_UNLOGGED_MONITOR = re.compile(
+    r"^(?:Early stopping conditioned on metric `(?P<es>[^`]+)` which is not available"
+    r"|`ModelCheckpoint\(monitor='(?P<mc>[^']+)'\)` could not find the monitored key)"
+)
+
+
+def monitor_error(exc: BaseException, cfg: Any = None) -> GanadInputError | None:
+    """A callback's monitor that training never logged: name the callbacks entry."""
+    m = _UNLOGGED_MONITOR.match(str(exc))
+    if m is None:
+        return None
+    metric = m.group("es") or m.group("mc")
+    entries = (cfg.get("callbacks") if cfg is not None else None) or {}
+    entry = next(
+        (k for k, v in entries.items() if v is not None and v.get("monitor") == metric), "<entry>"
+    )
+    return GanadInputError(
+        f"config key 'callbacks.{entry}.monitor': {metric!r} is not logged by this model during "
+        f"training ({_first_line(exc)})"
+    )
+
+
 def as_input_error(exc: BaseException, cfg: Any = None) -> GanadInputError | None:
     """The GanadInputError a user-caused exception stands for; None for anything else (a bug)."""
     from hydra.errors import HydraException
@@ -158,6 +182,9 @@ def as_input_error(exc: BaseException, cfg: Any = None) -> GanadInputError | Non
         return config_error(exc)
     if isinstance(exc, HydraException):
         return GanadInputError(_first_line(exc))
+    monitored = monitor_error(exc, cfg)
+    if monitored is not None:
+        return monitored
     if _is_misconfiguration(exc):
         return trainer_error(exc)
     if _is_wandb_credentials(exc):

@@ -54,7 +54,7 @@ def test_manual_optimisation_refuses_clipping_and_accumulation(in_tmp, capfd, ke
 @pytest.mark.parametrize(
     "override,needle",
     [
-        ("+callbacks.early_stopping.monitor=val/auroc", "'callbacks'"),
+        ("+callbacks.early_stopping.monitor=val/auroc", "callbacks.early_stopping.monitor"),
         ("+trainer.not_an_argument=1", "trainer.not_an_argument"),
         ("+trainer.callbacks=[]", "trainer.callbacks"),
         ("+model.not_a_field=1", "model.not_a_field"),

@@ -31,7 +31,8 @@ def test_help_lists_commands(tmp_path):
 def test_train_help_shows_config_groups(tmp_path):
     out = run(["train", "--help"], tmp_path)
     assert out.returncode == 0
-    for group in ("data", "model", "inversion", "score", "threshold", "trainer", "logger"):
+    groups = ("data", "model", "inversion", "score", "threshold", "trainer", "logger", "callbacks")
+    for group in groups:
         assert f"{group}:" in out.stdout
     assert "schema/" not in out.stdout  # structured-config bases are not user choices
 

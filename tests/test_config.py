@@ -7,7 +7,17 @@ import pytest
 from ganad_cli.config import validate_config
 from ganad_cli.paths import conf_dir
 
-GROUPS = ["data", "model", "inversion", "score", "threshold", "trainer", "logger", "experiment"]
+GROUPS = [
+    "data",
+    "model",
+    "inversion",
+    "score",
+    "threshold",
+    "trainer",
+    "logger",
+    "callbacks",
+    "experiment",
+]
 
 
 def _choices(group: str) -> list[str]:

@@ -108,8 +108,9 @@ def _callback_states(ckpt: dict) -> dict:
     out = {}
     for key, state in ckpt["callbacks"].items():
         state = dict(state)
-        if key == "TrainingClock":
+        if key == "TrainingClock":  # wall-clock: ours, and Lightning's Timer's
             state.pop("seconds")
+            state.pop("time_elapsed")
         # Lightning's ModelCheckpoint does not restore `current_score` (the score of its latest
         # improvement, informational); `best_model_score`, which picks the epoch, is compared
         state.pop("current_score", None)

@@ -85,6 +85,9 @@ def test_resume_cannot_run_a_hydra_callback_from_the_run_folder(trained_run, tmp
         ("data.root=${oc.env:HOME}", "resolver"),
         ("+trainer.not_an_argument=1.0", "trainer.not_an_argument"),
         ("+trainer.callbacks=[]", "trainer.callbacks"),
+        ("+logger.save_dir=/elsewhere", "logger.save_dir"),
+        ("+callbacks.model_checkpoint.dirpath=/elsewhere", "callbacks.model_checkpoint.dirpath"),
+        ("callbacks.x={_target_: os.system}", "_target_"),
         ("~seed", "deletes"),
         ("seed=1,2", "sweep"),
         ("model@foo=gan", "package"),
@@ -244,6 +247,85 @@ def test_saved_config_check_walks_nested_values(tmp_path):
     check_saved_config({"seed": 0, "model": {"name": "gan", "tags": ["a", "b"]}}, tmp_path / "c")
     with pytest.raises(GanadInputError, match="_target_"):
         check_saved_config({"model": {"net": [{"_target_": "os.system"}]}}, tmp_path / "c")
+
+
+# a class that, built, writes a marker file: instantiating it is what must never happen
+WRITER = "ganad_cli.io.atomic_write_text"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["trainer._target_=" + WRITER],
+        ["logger._target_=" + WRITER],
+        ["+callbacks.pwn._target_=" + WRITER],
+        ["callbacks.early_stopping._target_=os.system"],
+        ["+model.pwn._target_=pytorch_lightning.Trainer"],  # allow-listed, but not there
+        ["+callbacks.early_stopping.kwargs._target_=" + WRITER],  # nested under an entry
+    ],
+)
+def test_resume_builds_only_allow_listed_targets_from_the_run_folder(trained_run, tmp_path, lines):
+    run_dir = _interrupted_copy(trained_run, tmp_path / "theirs")
+    marker = tmp_path / "outside" / "pwned.txt"
+    place = lines[0].split("=")[0].lstrip("+").removesuffix("._target_")
+    _write_overrides(run_dir, [*SMOKE, *lines, f"+{place}.path={marker}", f"+{place}.text=x"])
+    before = _digest(run_dir)
+    out = run(["train", f"resume={run_dir}"], tmp_path)
+    assert out.returncode == 2, out.stderr[-2000:]
+    line = _one_error_line(out.stderr)
+    assert "overrides.yaml" in line and "_target_" in line
+    assert not marker.exists(), "a run folder's _target_ was built"
+    assert _digest(run_dir) == before
+
+
+def test_saved_overrides_keep_allow_listed_targets_and_callbacks(tmp_path):
+    path = tmp_path / "overrides.yaml"
+    keep = ["experiment=smoke", "callbacks=none", "+callbacks.early_stopping.monitor=train/x"]
+    keep += ["+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor"]
+    keep += ["trainer._target_=pytorch_lightning.Trainer", "callbacks.rich_progress=null"]
+    keep += ["+logger.flush_logs_every_n_steps=5"]  # an argument of a Lightning logger
+    path.write_text("".join(f"- '{k}'\n" for k in keep))
+    assert saved_overrides(path) == keep
+
+
+@pytest.mark.parametrize(
+    "tree, needle",
+    [
+        ({"trainer": {"_target_": "os.system"}}, "trainer._target_"),
+        ({"logger": {"_target_": WRITER, "name": "csv"}}, "logger._target_"),
+        ({"callbacks": {"x": {"_target_": "builtins.exec"}}}, "callbacks.x._target_"),
+        ({"callbacks": {"_target_": "pytorch_lightning.callbacks.EarlyStopping"}}, "callbacks"),
+        ({"model": {"_target_": "pytorch_lightning.Trainer"}}, "model._target_"),
+        ({"callbacks": {"x": {"y": {"_target_": "os.system"}}}}, "callbacks.x.y._target_"),
+        ({"trainer": {"_target_": "pytorch_lightning.Trainer", "_args_": ["x"]}}, "_args_"),
+    ],
+)
+def test_saved_config_allows_targets_only_on_the_list_and_at_their_place(tmp_path, tree, needle):
+    with pytest.raises(GanadInputError) as info:
+        check_saved_config(tree, tmp_path / "config.yaml")
+    assert needle in str(info.value) and "config.yaml" in str(info.value)
+
+
+def test_saved_config_accepts_ganads_own_targets(trained_run):
+    import yaml
+
+    saved = yaml.safe_load((trained_run / ".hydra" / "config.yaml").read_text())
+    assert saved["trainer"]["_target_"] == "pytorch_lightning.Trainer"
+    assert "early_stopping" in saved["callbacks"]
+    check_saved_config(saved, trained_run / ".hydra" / "config.yaml")
+
+
+def test_evaluate_refuses_a_stored_target_off_the_allow_list(trained_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    cfg = run_dir / ".hydra" / "config.yaml"
+    text = cfg.read_text().replace("_target_: pytorch_lightning.Trainer", f"_target_: {WRITER}")
+    assert text != cfg.read_text()
+    cfg.write_text(text)
+    out = run(["evaluate", f"run={run_dir}"], tmp_path)
+    assert out.returncode == 2
+    line = _one_error_line(out.stderr)
+    assert "trainer._target_" in line and "allow-list" in line and "config.yaml" in line
 
 
 def test_report_names_every_run_it_skips(trained_run, tmp_path, capfd):

@@ -9,7 +9,19 @@ from __future__ import annotations
 # the top-level keys of a train config (conf/train.yaml), besides its groups
 TOP_LEVEL_KEYS = ("seed", "optimized_metric", "plots", "quiet", "resume", "threads")
 # the config groups of a train config
-TRAIN_GROUPS = ("data", "inversion", "score", "model", "threshold", "trainer", "logger")
+TRAIN_GROUPS = (
+    "data",
+    "inversion",
+    "score",
+    "model",
+    "threshold",
+    "trainer",
+    "logger",
+    "callbacks",
+)
+# trainer keys that are ganad's, not Lightning Trainer arguments: they stay in the config and are
+# taken out before hydra.utils.instantiate builds the Trainer from `trainer`
+GANAD_TRAINER_KEYS = ("select_epoch", "finite_check_every")
 # the groups a saved run's overrides may choose: a train config's, and an experiment preset
 # (hparams_search sets a sweeper: not accepted)
 RUN_GROUPS = (*TRAIN_GROUPS, "experiment")

@@ -5,8 +5,10 @@ A run folder may come from someone else. Its `.hydra/overrides.yaml` is replayed
 that adds a callback (`+hydra.callbacks.x._target_=...`), swaps the launcher or sweeper, or
 builds an object from `_target_`; OmegaConf would run any registered resolver
 (`${oc.env:SECRET}`). So only ganad's own schema is accepted from a run folder: its config groups,
-the fields of their schemas and a few top-level keys, with plain values. Everything else is
-refused with one line naming the file.
+the fields of their schemas and a few top-level keys, with plain values, and `_target_` only
+where ganad builds Lightning objects and only naming a class of the allow-list
+(ganad_cli.config.targets: trainer, logger, callbacks.<entry>). Everything else is refused with
+one line naming the file, before anything is imported or built.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ganad_cli.config.keys import RUN_GROUPS, TOP_LEVEL_KEYS
+from ganad_cli.config.keys import RUN_GROUPS, TOP_LEVEL_KEYS, TRAIN_GROUPS
+from ganad_cli.config.targets import MANAGED_CALLBACK_ARGS, target_problem
 from ganad_cli.errors import GanadInputError
 
 # where a resume's Hydra files wait until training is under way (then they replace .hydra/)
@@ -47,8 +50,8 @@ def schema_fields() -> dict[str, frozenset[str]]:
 def _refuse(source: Path, what: str, why: str) -> GanadInputError:
     return GanadInputError(
         f"{source}: {what} {why}; a run folder may only set ganad's own config keys (config "
-        "groups data/model/inversion/score/threshold/trainer/logger/experiment and their fields), "
-        "never hydra.*, _target_ or resolvers"
+        "groups data/model/inversion/score/threshold/trainer/logger/callbacks/experiment and their "
+        "fields), never hydra.*, resolvers, or a _target_ off ganad's allow-list"
     )
 
 
@@ -68,6 +71,17 @@ def check_key(key: str, source: Path, what: str) -> None:
     group_fields = fields.get(parts[0], frozenset()) if parts[0] != "bench" else frozenset()
     if len(parts) >= 2 and parts[1] in group_fields:
         return
+    if parts[0] == "callbacks" and len(parts) in (2, 3) and parts[-1] not in MANAGED_CALLBACK_ARGS:
+        # an entry (null: off) or one of its arguments: the composed config is checked against
+        # the entry's class (config.applied.check_callbacks) before anything is built
+        if all(p.isidentifier() for p in parts[1:]):
+            return
+    if len(parts) == 2 and parts[0] == "logger":  # `+logger.<argument of a Lightning logger>`
+        from ganad_cli.config.targets import LOGGER_TARGETS, MANAGED_LOGGER_ARGS, target_arguments
+
+        loggers = (target_arguments(t) for t in LOGGER_TARGETS.values())
+        if parts[1] not in MANAGED_LOGGER_ARGS and any(parts[1] in args for args in loggers):
+            return
     if len(parts) == 2 and parts[0] == "trainer":  # `+trainer.<Lightning Trainer argument>`
         from ganad_cli.config.applied import MANAGED_TRAINER_ARGS, trainer_arguments
 
@@ -113,6 +127,14 @@ def saved_overrides(path: Path) -> list[str]:
             raise _refuse(path, what, "uses a package or a sweep")
         if override.type == OverrideType.DEL:
             raise _refuse(path, what, "deletes a key")
+        if key.endswith("._target_") and override.type != OverrideType.DEL:
+            place = tuple(key[: -len("._target_")].split("."))
+            problem = target_problem(place, override.value())
+            if problem is not None:
+                raise _refuse(path, what, f"is refused: {problem}")
+            check_value_text(item.replace("_target_", ""), path, what)
+            accepted.append(item)
+            continue
         check_value_text(item, path, what)
         if key.startswith("hydra"):
             if key == "hydra.run.dir":  # replaced by the resumed folder itself
@@ -135,23 +157,28 @@ def check_saved_config(cfg: Any, path: Path) -> None:
         raise GanadInputError(
             f"run config {path} is not a mapping; expected a 'ganad train' config"
         )
-    fields = schema_fields()
     for key, value in cfg.items():
-        if key not in TOP_LEVEL_KEYS and key not in fields:
+        if key not in TOP_LEVEL_KEYS and key not in TRAIN_GROUPS:
             raise _refuse(path, f"top-level key '{key}'", "is not in ganad's schema")
-        _check_tree(value, path, str(key))
+        _check_tree(value, path, (str(key),))
 
 
-def _check_tree(node: Any, path: Path, where: str) -> None:
+def _check_tree(node: Any, path: Path, where: tuple[str, ...]) -> None:
+    name = ".".join(where)
     if isinstance(node, dict):
         for key, value in node.items():
-            check_value_text(str(key), path, f"key '{where}.{key}'")
-            _check_tree(value, path, f"{where}.{key}")
+            if key == "_target_":  # only an allow-listed class, at trainer/logger/callbacks.<x>
+                problem = target_problem(where, value)
+                if problem is not None:
+                    raise _refuse(path, f"key '{name}._target_'", f"is refused: {problem}")
+                continue
+            check_value_text(str(key), path, f"key '{name}.{key}'")
+            _check_tree(value, path, (*where, str(key)))
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            _check_tree(value, path, f"{where}[{i}]")
+            _check_tree(value, path, (*where[:-1], f"{where[-1]}[{i}]"))
     elif isinstance(node, str):
-        check_value_text(node, path, f"value of '{where}'")
+        check_value_text(node, path, f"value of '{name}'")
 
 
 def read_saved_config(path: Path) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import Timer
 
 
 class SampleGrid(pl.Callback):
@@ -122,13 +123,17 @@ class EpochValAUROC(pl.Callback):
         self.history = [float(v) for v in state_dict.get("history", [])]
 
 
-class TrainingClock(pl.Callback):
-    """Seconds spent in training epochs, summed across resumes: the total travels inside every
-    checkpoint (Lightning saves a callback's `state_dict`), so `runtime.json` can report the
-    whole run's training time, not only the last process's. `epochs` counts the epochs timed;
-    it is None when the run was resumed from a checkpoint of a version that did not count them."""
+class TrainingClock(Timer):
+    """Lightning's Timer (whole-fit time, `trainer.max_time`-style limits with `duration`), plus
+    the seconds spent in training epochs summed across resumes: the totals travel inside every
+    checkpoint (Lightning saves a callback's `state_dict`: Timer's `time_elapsed` and ours), so
+    `runtime.json` can report the whole run's training time, not only the last process's.
+    `epochs` counts the epochs timed; it is None when the run was resumed from a checkpoint of a
+    version that did not count them. Wall-clock values: tests/test_resume_determinism.py leaves
+    `seconds` and `time_elapsed` out of its checkpoint comparison, on purpose."""
 
     def __init__(self) -> None:
+        super().__init__(duration=None, verbose=False)
         self.seconds = 0.0
         self.epochs: int | None = 0
         self._start: float | None = None
@@ -145,6 +150,7 @@ class TrainingClock(pl.Callback):
         self._start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
         if self._start is not None:
             self._sync(pl_module)
             self.seconds += time.perf_counter() - self._start
@@ -153,9 +159,10 @@ class TrainingClock(pl.Callback):
                 self.epochs += 1
 
     def state_dict(self) -> dict:
-        return {"seconds": self.seconds, "epochs": self.epochs}
+        return {**super().state_dict(), "seconds": self.seconds, "epochs": self.epochs}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
         self.seconds = float(state_dict.get("seconds", 0.0))
         self.epochs = state_dict.get("epochs")
 

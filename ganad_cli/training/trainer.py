@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganad_cli.config import to_plain
-from ganad_cli.config.applied import trainer_extras
+from ganad_cli.config.keys import GANAD_TRAINER_KEYS
 from ganad_cli.data.base import Samples
 from ganad_cli.models.base import GanadModule
+from ganad_cli.training.build import config_callbacks, factory, logger_node, plain
 
 log = logging.getLogger("ganad")
 
@@ -85,28 +86,22 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
 
         callbacks.append(SampleGrid(run_dir / "plots"))
     quiet = quiet_mode(cfg)
-    kwargs = dict(
-        accelerator=t.accelerator,
-        devices=t.devices,
-        strategy=t.strategy,
-        precision=t.precision,
-        max_epochs=t.max_epochs,
-        max_steps=t.max_steps,
-        log_every_n_steps=t.log_every_n_steps,
-        deterministic=t.deterministic,
-        logger=build_logger(cfg, run_dir),
-        callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],  # atomic saves, weights-only loads
-        default_root_dir=str(run_dir),
-        enable_progress_bar=t.enable_progress_bar and not quiet,
-        enable_model_summary=not quiet,
-    )
-    if t.limit_train_batches is not None:
-        kwargs["limit_train_batches"] = t.limit_train_batches
-    # Lightning Trainer arguments given as `+trainer.<arg>=...` (checked by check_applied_keys)
-    kwargs.update(to_plain(OmegaConf.create(trainer_extras(t))))
+    progress_bar = bool(t.enable_progress_bar) and not quiet
+    # Lightning's own callbacks from the `callbacks` group (before ganad's last.ckpt checkpoint)
+    callbacks[2:2] = config_callbacks(cfg.get("callbacks"), run_dir, progress_bar)
+    # the Trainer from `trainer` (its _target_), minus ganad's own keys; `+trainer.<arg>=...`
+    # reaches it too (checked by check_applied_keys)
+    node = plain(t, drop=GANAD_TRAINER_KEYS)
+    logger = build_logger(cfg, run_dir)
     try:
-        return pl.Trainer(**kwargs)
+        return factory(("trainer",), node)(
+            logger=logger,
+            callbacks=callbacks,
+            plugins=[AtomicCheckpointIO()],  # atomic saves, weights-only loads
+            default_root_dir=str(run_dir),
+            enable_progress_bar=progress_bar,
+            enable_model_summary=not quiet,
+        )
     except (ValueError, TypeError) as exc:  # Lightning's check of the trainer arguments
         from ganad_cli.boundary import trainer_error
 
@@ -123,20 +118,22 @@ def _csv_version(cfg: DictConfig, run_dir: Path) -> str:
 
 
 def build_logger(cfg: DictConfig, run_dir: Path):
+    """The logger of `logger._target_` (none: False), with the run folder and identity ganad
+    derives from its own logger keys."""
     name = cfg.logger.name
+    if cfg.logger.get("_target_") is None:
+        return False
     if name == "csv":
         # Lightning's CSVLogger replaces an existing metrics.csv: a resumed run writes its own
         # logs/resume<k>/metrics.csv and the epochs before the interruption stay readable
-        return pl.loggers.CSVLogger(
-            save_dir=str(run_dir), name="logs", version=_csv_version(cfg, run_dir)
-        )
-    if name == "tensorboard":
-        return pl.loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
-    if name == "wandb":
+        kwargs = dict(save_dir=str(run_dir), name="logs", version=_csv_version(cfg, run_dir))
+    elif name == "tensorboard":
+        kwargs = dict(save_dir=str(run_dir), name="logs", version="")
+    else:  # wandb
         from ganad_cli.training.tracking import wandb_identity
 
         who = wandb_identity(cfg, run_dir)
-        return pl.loggers.WandbLogger(
+        kwargs = dict(
             project=cfg.logger.project,
             save_dir=str(run_dir),
             name=who["name"],
@@ -147,7 +144,8 @@ def build_logger(cfg: DictConfig, run_dir: Path):
             config=to_plain(cfg),
             log_model=False,
         )
-    return False
+    node = logger_node(cfg.logger)
+    return factory(("logger",), node)(**kwargs)
 
 
 def log_results(trainer: pl.Trainer, metrics: dict, run_dir: Path) -> None:

@@ -10,6 +10,9 @@ from omegaconf import MISSING
 
 @dataclass
 class TrainerConfig:
+    # the class hydra.utils.instantiate builds (ganad_cli.config.targets: the only one allowed);
+    # GANAD_TRAINER_KEYS (ganad_cli.config.keys) are taken out before it is called
+    _target_: str = "pytorch_lightning.Trainer"
     accelerator: str = "cpu"
     devices: Any = 1
     strategy: str = "auto"
@@ -31,6 +34,9 @@ class TrainerConfig:
 @dataclass
 class LoggerConfig:
     name: str = MISSING
+    # the Lightning logger built for `name` (ganad_cli.config.targets.LOGGER_TARGETS); none: null.
+    # The fields below are ganad's: it turns them into the logger's arguments
+    _target_: str | None = None
     project: str = "ganad"
     # wandb: offline unless the user has credentials and sets mode=online
     mode: str = "offline"
