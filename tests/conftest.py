@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,33 @@ def mitdb_root() -> Path:
         return fetch_mitdb(data_home() / "mitdb", ALL_RECORDS)
     except GanadInputError as exc:
         pytest.fail(f"MIT-BIH records are not here and could not be downloaded: {exc}")
+
+
+SMOKE_TRAIN = ["experiment=smoke", "trainer.max_epochs=1", "inversion.n_max=3"]
+
+
+def _tree_digest(folder: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(folder)): hash(p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "train.log"
+    }
+
+
+@pytest.fixture(scope="session")
+def finished_smoke_run(tmp_path_factory) -> Iterator[Path]:
+    """One finished `ganad train` smoke run (wgan_gp on synthetic ECG, 1 epoch), trained once
+    per session for the modules that read it or damage copies of it. A test that changed it in
+    place would spoil the others: the teardown fails if its files changed."""
+    from tests.test_cli import run
+
+    base = tmp_path_factory.mktemp("finished_smoke")
+    out = run(["train", *SMOKE_TRAIN, f"hydra.run.dir={base / 'run'}"], base)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (base / "run" / "metrics.json").is_file()
+    before = _tree_digest(base / "run")
+    yield base / "run"
+    assert _tree_digest(base / "run") == before, "a test changed the shared smoke run in place"
 
 
 @pytest.fixture(scope="session")

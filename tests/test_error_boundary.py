@@ -54,12 +54,9 @@ def _refused(argv: list[str], capfd, needle: str, code: int = 2) -> str:
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    """One finished smoke run (wgan_gp on synthetic ECG); cases damage copies of it."""
-    base = tmp_path_factory.mktemp("boundary")
-    os.environ.setdefault("CI", "true")
-    assert main(["train", *SMOKE, f"hydra.run.dir={base / 'run'}"]) == 0
-    return base / "run"
+def trained_run(finished_smoke_run) -> Path:
+    """The session's finished smoke run (tests/conftest.py); cases damage copies of it."""
+    return finished_smoke_run
 
 
 @pytest.fixture

@@ -40,13 +40,9 @@ LENGTH = 128  # window length of the synthetic ECG in experiment=smoke
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    """One finished smoke run shared by every run-folder case (each damages its own copy)."""
-    base = tmp_path_factory.mktemp("trained")
-    out = run(["train", *SMOKE, f"hydra.run.dir={base / 'run'}"], base)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert (base / "run" / "metrics.json").is_file()
-    return base / "run"
+def trained_run(finished_smoke_run) -> Path:
+    """The session's finished smoke run (tests/conftest.py); cases damage copies of it."""
+    return finished_smoke_run
 
 
 @dataclass

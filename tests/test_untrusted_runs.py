@@ -22,11 +22,9 @@ SMOKE = ["experiment=smoke", "trainer.max_epochs=1", "inversion.n_max=3"]
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("untrusted")
-    out = run(["train", *SMOKE, f"hydra.run.dir={base / 'run'}"], base)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return base / "run"
+def trained_run(finished_smoke_run) -> Path:
+    """The session's finished smoke run (tests/conftest.py); cases damage copies of it."""
+    return finished_smoke_run
 
 
 def _interrupted_copy(run_dir: Path, dst: Path) -> Path:
