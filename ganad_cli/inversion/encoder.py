@@ -24,7 +24,7 @@ def require_encoder(model: GanadModule) -> None:
         from ganad_cli.models.registry import encoder_models
 
         raise GanadInputError(
-            f"config key 'inversion.name': model {model.cfg.name!r} has no encoder; "
+            f"config key 'inversion.name': model {model.name!r} has no encoder; "
             f"models with one: {', '.join(encoder_models()) or 'none registered'}"
         )
 

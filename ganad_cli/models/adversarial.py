@@ -3,9 +3,11 @@ gradient penalty, freezing, and the GAN-family training step with a loss switch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
 from torch import nn
 
 from ganad_cli.config.choices import GAN_LOSSES
@@ -53,18 +55,6 @@ def set_requires_grad(module: nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
-def adam(params, lr: float, cfg) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
-
-
-def default_loss(name: str | None) -> str:
-    """The loss a model's schema sets (gan: bce, wgan: wasserstein, wgan_gp and fanogan:
-    wgan_gp)."""
-    from ganad_cli.config import SCHEMAS
-
-    return getattr(SCHEMAS["model"].get(str(name)), "loss", "bce")
-
-
 class GANFamily(GanadModule):
     """G(z) and D(x) trained with the loss named by `model.loss`; manual optimisation.
 
@@ -72,27 +62,30 @@ class GANFamily(GanadModule):
     loss: critics of Wasserstein losses have no sigmoid and their output is scored as -D(x).
     """
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
+    def __init__(self, shape: tuple[int, int], args: Mapping[str, Any]):
+        """`args`: the concrete model's keyword arguments, with `loss`, `n_critic`, `gp_weight`
+        and `clip_value` (GANConfig's fields)."""
+        super().__init__(shape, args)
         self.automatic_optimization = False
-        self.loss_kind = str(self.cfg.get("loss", default_loss(self.cfg.get("name"))))
+        self.loss_kind = str(args["loss"])
         if self.loss_kind not in GAN_LOSSES:
             raise GanadInputError(
                 f"config key 'model.loss' must be one of {GAN_LOSSES}, got {self.loss_kind!r}"
             )
+        self.n_critic = int(args["n_critic"])
+        self.gp_weight = float(args["gp_weight"])
+        self.clip_value = float(args["clip_value"])
         self.wasserstein = self.loss_kind != "bce"
-        self.generator = build_generator(self.cfg, shape)
-        self.discriminator = build_critic(self.cfg, shape)
+        self.generator = build_generator(self.nets, shape)
+        self.discriminator = build_critic(self.nets, shape)
 
     def configure_optimizers(self):
-        c = self.cfg
         return (
-            adam(self.generator.parameters(), c.lr_g, c),
-            adam(self.discriminator.parameters(), c.lr_d, c),
+            self.adam(self.generator.parameters(), self.lr_g),
+            self.adam(self.discriminator.parameters(), self.lr_d),
         )
 
     def gan_step(self, real: torch.Tensor, batch_idx: int, opt_g, opt_d) -> None:
-        c = self.cfg
         fake = self.generator(self.sample_z(len(real))).detach()
         d_real, _ = self.discriminator(real)
         d_fake, _ = self.discriminator(fake)
@@ -100,20 +93,20 @@ class GANFamily(GanadModule):
         logs = {}
         if self.loss_kind == "wgan_gp":
             gp = gradient_penalty(self.discriminator, real, fake)
-            loss_d = loss_d + c.gp_weight * gp
+            loss_d = loss_d + self.gp_weight * gp
             logs["train/gp"] = gp
         self.loss_is_finite(loss_d)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
         if self.loss_kind == "wasserstein":
-            clip_weights(self.discriminator, c.clip_value)
+            clip_weights(self.discriminator, self.clip_value)
         logs["train/loss_d"] = loss_d
         if self.wasserstein:
             logs["train/wasserstein"] = d_real.mean() - d_fake.mean()
         self.log_dict(logs, on_step=True, on_epoch=True)
 
-        if (batch_idx + 1) % c.get("n_critic", 1) == 0:
+        if (batch_idx + 1) % self.n_critic == 0:
             d_gen, _ = self.discriminator(self.generator(self.sample_z(len(real))))
             loss_g = g_loss(d_gen, self.loss_kind)
             self.loss_is_finite(loss_g)

@@ -7,13 +7,14 @@ the reconstruction; D is a BCE discriminator with features (no sigmoid, `wassers
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
 
-from ganad_cli.models.adversarial import adam, bce
-from ganad_cli.models.base import GanadModule
+from ganad_cli.models.adversarial import bce
+from ganad_cli.models.base import GanadModule, model_args
 from ganad_cli.models.fanogan import training_progress
 from ganad_cli.nets.factory import build_critic, build_encoder, build_generator
 from ganad_cli.nets.init import init_weights
@@ -23,12 +24,17 @@ class _AutoencodingGAN(GanadModule):
     has_encoder = True
     variational = False
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
+    def __init__(
+        self, shape: tuple[int, int], args: Mapping[str, Any], update_order: str = "g_first"
+    ):
+        """`args`: the concrete model's keyword arguments; `update_order`: g_first or d_first
+        (the models whose schema has the key pass it)."""
+        super().__init__(shape, args)
         self.automatic_optimization = False
-        self.encoder = build_encoder(self.cfg, shape, variational=self.variational)
-        self.generator = build_generator(self.cfg, shape)
-        self.discriminator = build_critic(self.cfg, shape)
+        self.update_order = str(update_order)
+        self.encoder = build_encoder(self.nets, shape, variational=self.variational)
+        self.generator = build_generator(self.nets, shape)
+        self.discriminator = build_critic(self.nets, shape)
         self._batch_in_epoch = 0
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -38,9 +44,8 @@ class _AutoencodingGAN(GanadModule):
         return [self.encoder, self.generator]
 
     def configure_optimizers(self):
-        c = self.cfg
         g = itertools.chain(*(m.parameters() for m in self.generator_modules()))
-        return adam(g, c.lr_g, c), adam(self.discriminator.parameters(), c.lr_d, c)
+        return self.adam(g, self.lr_g), self.adam(self.discriminator.parameters(), self.lr_d)
 
     def generator_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict, list[torch.Tensor]]:
         """Total G loss, terms to log, and the fakes D should reject."""
@@ -79,7 +84,7 @@ class _AutoencodingGAN(GanadModule):
         (x,) = batch
         self._batch_in_epoch = batch_idx
         opt_g, opt_d = self.optimizers()
-        if self.cfg.get("update_order", "g_first") == "d_first":
+        if self.update_order == "d_first":
             with torch.no_grad():
                 fakes = self.discriminator_fakes(x)
             loss_d = self._d_step(x, fakes, opt_d)
@@ -100,9 +105,30 @@ class GANomaly(_AutoencodingGAN):
     `encode_reconstruction(x_hat)` exposes E2 for the latent residual ||E(x) - E2(x_hat)||.
     """
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
-        self.encoder2 = build_encoder(self.cfg, shape)
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        name: str = "ganomaly",
+        backbone: str = "conv1d",
+        latent_dim: int = 32,
+        base_channels: int = 32,
+        prior: str = "normal",
+        lr_g: float = 1e-4,
+        lr_d: float = 1e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.9,
+        spectral_norm: bool = False,
+        output_activation: str = "none",
+        init: str = "default",
+        bias: bool = True,
+        w_adv: float = 1.0,
+        w_con: float = 50.0,
+        w_enc: float = 1.0,
+    ):
+        super().__init__(shape, model_args(locals()))
+        self.w_adv, self.w_con, self.w_enc = float(w_adv), float(w_con), float(w_enc)
+        self.encoder2 = build_encoder(self.nets, shape)
 
     def encode_reconstruction(self, x_hat: torch.Tensor) -> torch.Tensor:
         return self.encoder2(x_hat)
@@ -111,7 +137,6 @@ class GANomaly(_AutoencodingGAN):
         return [self.encoder, self.generator, self.encoder2]
 
     def generator_loss(self, x):
-        c = self.cfg
         z = self.encoder(x)
         x_hat = self.generator(z)
         z2 = self.encoder2(x_hat)
@@ -120,7 +145,7 @@ class GANomaly(_AutoencodingGAN):
         adv = (f_x.detach() - f_hat).pow(2).mean()
         con = (x - x_hat).abs().mean()
         enc = (z - z2).pow(2).mean()
-        loss = c.w_adv * adv + c.w_con * con + c.w_enc * enc
+        loss = self.w_adv * adv + self.w_con * con + self.w_enc * enc
         return loss, {"train/adv": adv, "train/con": con, "train/enc": enc}, [x_hat]
 
 
@@ -129,8 +154,30 @@ class BeatGAN(_AutoencodingGAN):
 
     counters = ("d_resets",)
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        name: str = "beatgan",
+        backbone: str = "conv1d",
+        latent_dim: int = 32,
+        base_channels: int = 32,
+        prior: str = "normal",
+        lr_g: float = 1e-4,
+        lr_d: float = 1e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.9,
+        spectral_norm: bool = False,
+        output_activation: str = "none",
+        init: str = "default",
+        bias: bool = True,
+        w_adv: float = 1.0,
+        d_reset_below: float = 0.0,
+        update_order: str = "g_first",
+    ):
+        super().__init__(shape, model_args(locals()), update_order)
+        self.w_adv = float(w_adv)
+        self.d_reset_below = float(d_reset_below)
         self.d_resets = 0
 
     def generator_loss(self, x):
@@ -139,15 +186,15 @@ class BeatGAN(_AutoencodingGAN):
         _, f_hat = self.discriminator(x_hat)
         rec = (x - x_hat).pow(2).mean()
         adv = (f_x.detach() - f_hat).pow(2).mean()
-        return rec + self.cfg.w_adv * adv, {"train/rec": rec, "train/adv": adv}, [x_hat]
+        return rec + self.w_adv * adv, {"train/rec": rec, "train/adv": adv}, [x_hat]
 
     def after_discriminator_step(self, loss_d: torch.Tensor) -> None:
         """As in the authors' code: a D loss below `d_reset_below` re-initialises D's weights,
         by model.init (model.py:211-212, 242: their weights_init). The test reads loss_d back to
         the host, so it is made only when a threshold is set (a BCE loss is never below 0)."""
-        below = float(self.cfg.get("d_reset_below", 0.0))
+        below = self.d_reset_below
         if below > 0 and float(loss_d) < below:
-            init_weights(self.discriminator, self.cfg.get("init", "default"))
+            init_weights(self.discriminator, self.nets.init)
             self.d_resets += 1
             self.log("train/d_resets", float(self.d_resets), on_step=False, on_epoch=True)
 
@@ -169,6 +216,33 @@ class BetaVAEGAN(_AutoencodingGAN):
 
     variational = True
 
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        name: str = "beta_vaegan",
+        backbone: str = "conv1d",
+        latent_dim: int = 32,
+        base_channels: int = 32,
+        prior: str = "normal",
+        lr_g: float = 1e-4,
+        lr_d: float = 1e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.9,
+        spectral_norm: bool = False,
+        output_activation: str = "none",
+        init: str = "default",
+        bias: bool = True,
+        beta: float = 0.01,
+        kl_warmup: float = 0.0,
+        w_adv: float = 1.0,
+        update_order: str = "d_first",
+    ):
+        super().__init__(shape, model_args(locals()), update_order)
+        self.beta = float(beta)
+        self.kl_warmup = float(kl_warmup)
+        self.w_adv = float(w_adv)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)[0]
 
@@ -181,10 +255,9 @@ class BetaVAEGAN(_AutoencodingGAN):
         return [self.generator(self.reparameterised(x)[0])]
 
     def beta_now(self) -> float:
-        c = self.cfg
-        if c.kl_warmup <= 0 or self._trainer is None:
-            return float(c.beta)
-        return float(c.beta) * min(1.0, training_progress(self) / c.kl_warmup)
+        if self.kl_warmup <= 0 or self._trainer is None:
+            return self.beta
+        return self.beta * min(1.0, training_progress(self) / self.kl_warmup)
 
     @staticmethod
     def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -200,7 +273,7 @@ class BetaVAEGAN(_AutoencodingGAN):
         _, f_hat = self.discriminator(x_hat)
         adv = F.mse_loss(f_hat, f_x.detach())
         beta = self.beta_now()
-        loss = rec + beta * kl + self.cfg.w_adv * adv
+        loss = rec + beta * kl + self.w_adv * adv
         logs = {"train/rec": rec, "train/kl": kl, "train/adv": adv, "train/beta": beta}
         return loss, logs, [x_hat]
 
@@ -219,10 +292,31 @@ class Autoencoder(GanadModule):
     has_encoder = True
     has_discriminator = False
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
-        self.encoder = build_encoder(self.cfg, shape)
-        self.generator = build_generator(self.cfg, shape)
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        name: str = "autoencoder",
+        backbone: str = "conv1d",
+        latent_dim: int = 32,
+        base_channels: int = 32,
+        prior: str = "normal",
+        lr_g: float = 1e-4,
+        lr_d: float = 1e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.9,
+        spectral_norm: bool = False,
+        output_activation: str = "none",
+        init: str = "default",
+        bias: bool = True,
+        w_adv: float = 0.0,
+        d_reset_below: float = 0.0,
+        update_order: str = "g_first",
+    ):
+        # w_adv, d_reset_below, update_order: BeatGAN's keys, recorded and unused
+        super().__init__(shape, model_args(locals()))
+        self.encoder = build_encoder(self.nets, shape)
+        self.generator = build_generator(self.nets, shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -232,7 +326,7 @@ class Autoencoder(GanadModule):
 
     def configure_optimizers(self):
         params = itertools.chain(self.encoder.parameters(), self.generator.parameters())
-        return adam(params, self.cfg.lr_g, self.cfg)
+        return self.adam(params, self.lr_g)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         (x,) = batch

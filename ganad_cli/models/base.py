@@ -1,13 +1,30 @@
-"""What inversion and scoring need from every model, whatever its family."""
+"""What inversion and scoring need from every model, whatever its family.
+
+Models take explicit keyword arguments, one per field of their schema
+(ganad_cli.config.schema.model), with the schema's defaults; `ganad_cli.models.registry` is the
+one place that builds a model from a config. Each concrete `__init__` hands its arguments
+(`model_args(locals())`) to `GanadModule.__init__`, which records them as the hyperparameters
+`{"model_cfg": {name: value}, "shape": [channels, length]}` (what checkpoints and detector.pt
+hold, and what the registry rebuilds a model from) and sets the attributes every model shares.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
+
+from ganad_cli.nets.factory import NetSpec
+
+
+def model_args(frame_locals: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's keyword arguments, from `locals()` taken first thing in its `__init__`."""
+    return {k: v for k, v in frame_locals.items() if k not in ("self", "shape", "__class__")}
 
 
 class GanadModule(pl.LightningModule):
@@ -31,13 +48,37 @@ class GanadModule(pl.LightningModule):
     _bad_step: torch.Tensor | None = None
     _bad_epoch: torch.Tensor | None = None
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
+    def __init__(self, shape: tuple[int, int], args: Mapping[str, Any]):
+        """`args`: the concrete model's keyword arguments (every field of its schema)."""
         super().__init__()
-        cfg = model_cfg if isinstance(model_cfg, dict) else OmegaConf.to_container(model_cfg)
-        self.save_hyperparameters({"model_cfg": cfg, "shape": list(shape)})
-        self.cfg = OmegaConf.create(cfg)
+        self.save_hyperparameters({"model_cfg": dict(args), "shape": list(shape)})
         self.channels, self.length = shape
-        self.latent_dim = int(self.cfg.latent_dim)
+        self.name = str(args["name"])
+        self.latent_dim = int(args["latent_dim"])
+        self.prior = str(args["prior"])
+        self.lr_g, self.lr_d = float(args["lr_g"]), float(args["lr_d"])
+        self.betas = (float(args["beta1"]), float(args["beta2"]))
+        self.nets = NetSpec(
+            backbone=str(args["backbone"]),
+            latent_dim=self.latent_dim,
+            base_channels=int(args["base_channels"]),
+            output_activation=str(args["output_activation"]),
+            init=str(args["init"]),
+            bias=bool(args["bias"]),
+            spectral_norm=bool(args["spectral_norm"]),
+        )
+
+    @property
+    def cfg(self) -> DictConfig:
+        """The recorded `model` config, read-only, for callers outside the model (models read
+        the attributes their `__init__` sets, never this)."""
+        cfg = OmegaConf.create(dict(self.hparams["model_cfg"]))
+        OmegaConf.set_readonly(cfg, True)
+        return cfg
+
+    def adam(self, params, lr: float) -> torch.optim.Adam:
+        """Adam with the model's betas (`beta1`, `beta2`)."""
+        return torch.optim.Adam(params, lr=lr, betas=self.betas)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganad_counters"] = {name: int(getattr(self, name)) for name in self.counters}
@@ -52,7 +93,7 @@ class GanadModule(pl.LightningModule):
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n prior draws, made on the device of `generator` (or, without one, the model's): no
         host draw and copy per training step on a GPU."""
-        prior = self.cfg.get("prior", "normal")
+        prior = self.prior
         shape = (n, self.latent_dim)
         device = generator.device if generator is not None else self.device
         if prior == "normal":
@@ -79,7 +120,7 @@ class GanadModule(pl.LightningModule):
         return self.discriminator(x)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError(f"model {self.cfg.name!r} has no encoder")
+        raise NotImplementedError(f"model {self.name!r} has no encoder")
 
     def feature_pair(
         self, x: torch.Tensor, x_hat: torch.Tensor

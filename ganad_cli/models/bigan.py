@@ -9,33 +9,38 @@ feature-matching score uses D_xx, as in the paper: |f_xx(x, x) - f_xx(x, x_hat)|
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
+from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
-from ganad_cli.models.adversarial import adam, bce
-from ganad_cli.models.base import GanadModule
+from ganad_cli.models.adversarial import bce
+from ganad_cli.models.base import GanadModule, model_args
 from ganad_cli.nets.common import JointDiscriminator, LatentFeatures
 from ganad_cli.nets.factory import build_encoder, build_features, build_generator
 
 
-class BiGAN(GanadModule):
+class _JointGAN(GanadModule):
+    """G and E trained jointly against D_xz(x, z); `d_hidden` and `d_dropout` shape the joint
+    discriminators."""
+
     has_encoder = True
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
+    def __init__(self, shape: tuple[int, int], args: Mapping[str, Any]):
+        super().__init__(shape, args)
         self.automatic_optimization = False
-        c = self.cfg
-        sn = bool(c.spectral_norm)
-        self.generator = build_generator(c, shape)
-        self.encoder = build_encoder(c, shape)
-        self.discriminator = JointDiscriminator(
-            build_features(c, shape, sn),
-            LatentFeatures(self.latent_dim, c.d_hidden, sn),
-            c.d_hidden,
-            sn,
-            c.d_dropout,
+        self.d_hidden = int(args["d_hidden"])
+        self.d_dropout = float(args["d_dropout"])
+        self.generator = build_generator(self.nets, shape)
+        self.encoder = build_encoder(self.nets, shape)
+        self.discriminator = self.joint_discriminator(
+            build_features(self.nets, shape, self.nets.spectral_norm),
+            LatentFeatures(self.latent_dim, self.d_hidden, self.nets.spectral_norm),
         )
+
+    def joint_discriminator(self, left: torch.nn.Module, right: torch.nn.Module):
+        sn = self.nets.spectral_norm
+        return JointDiscriminator(left, right, self.d_hidden, sn, self.d_dropout)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -56,10 +61,9 @@ class BiGAN(GanadModule):
         return self.discriminator(x, z)[1], self.discriminator(x_hat, z)[1]
 
     def configure_optimizers(self):
-        c = self.cfg
         ge = itertools.chain(self.generator.parameters(), self.encoder.parameters())
         d = itertools.chain(*(m.parameters() for m in self.discriminators()))
-        return adam(ge, c.lr_g, c), adam(d, c.lr_d, c)
+        return self.adam(ge, self.lr_g), self.adam(d, self.lr_d)
 
     def adversarial_terms(self, x: torch.Tensor, detach: bool) -> list[tuple[torch.Tensor, float]]:
         """(logit, target-for-D) pairs; G/E use the flipped targets."""
@@ -89,20 +93,63 @@ class BiGAN(GanadModule):
         )
 
 
-class ALAD(BiGAN):
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
-        c = self.cfg
-        sn = bool(c.spectral_norm)
-        self.d_xx = JointDiscriminator(
-            build_features(c, shape, sn), build_features(c, shape, sn), c.d_hidden, sn, c.d_dropout
+class BiGAN(_JointGAN):
+    """Defaults: BiGANConfig."""
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        name: str = "bigan",
+        backbone: str = "conv1d",
+        latent_dim: int = 32,
+        base_channels: int = 32,
+        prior: str = "normal",
+        lr_g: float = 1e-4,
+        lr_d: float = 1e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.9,
+        spectral_norm: bool = False,
+        output_activation: str = "none",
+        init: str = "default",
+        bias: bool = True,
+        d_hidden: int = 128,
+        d_dropout: float = 0.2,
+    ):
+        super().__init__(shape, model_args(locals()))
+
+
+class ALAD(_JointGAN):
+    """BiGAN plus the cycle discriminators D_xx and D_zz. Defaults: ALADConfig."""
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        name: str = "alad",
+        backbone: str = "conv1d",
+        latent_dim: int = 32,
+        base_channels: int = 32,
+        prior: str = "normal",
+        lr_g: float = 1e-4,
+        lr_d: float = 1e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.9,
+        spectral_norm: bool = False,
+        output_activation: str = "none",
+        init: str = "default",
+        bias: bool = True,
+        d_hidden: int = 128,
+        d_dropout: float = 0.2,
+    ):
+        super().__init__(shape, model_args(locals()))
+        sn = self.nets.spectral_norm
+        self.d_xx = self.joint_discriminator(
+            build_features(self.nets, shape, sn), build_features(self.nets, shape, sn)
         )
-        self.d_zz = JointDiscriminator(
-            LatentFeatures(self.latent_dim, c.d_hidden, sn),
-            LatentFeatures(self.latent_dim, c.d_hidden, sn),
-            c.d_hidden,
-            sn,
-            c.d_dropout,
+        self.d_zz = self.joint_discriminator(
+            LatentFeatures(self.latent_dim, self.d_hidden, sn),
+            LatentFeatures(self.latent_dim, self.d_hidden, sn),
         )
 
     def discriminators(self) -> list[torch.nn.Module]:

@@ -9,9 +9,9 @@ and without gradients. So with max_epochs=15 and gan_fraction=0.7 the switch is 
 from __future__ import annotations
 
 import torch
-from omegaconf import DictConfig
 
-from ganad_cli.models.adversarial import GANFamily, adam, set_requires_grad
+from ganad_cli.models.adversarial import GANFamily, set_requires_grad
+from ganad_cli.models.base import model_args
 from ganad_cli.nets.factory import build_encoder
 
 
@@ -28,19 +28,47 @@ def training_progress(module) -> float:
 
 
 class FAnoGAN(GANFamily):
+    """Defaults: FAnoGANConfig."""
+
     has_encoder = True
 
-    def __init__(self, model_cfg: DictConfig | dict, shape: tuple[int, int]):
-        super().__init__(model_cfg, shape)
-        self.encoder = build_encoder(self.cfg, shape)
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        name: str = "fanogan",
+        backbone: str = "conv1d",
+        latent_dim: int = 32,
+        base_channels: int = 32,
+        prior: str = "normal",
+        lr_g: float = 1e-4,
+        lr_d: float = 1e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.9,
+        spectral_norm: bool = False,
+        output_activation: str = "none",
+        init: str = "default",
+        bias: bool = True,
+        loss: str = "wgan_gp",
+        n_critic: int = 5,
+        gp_weight: float = 10.0,
+        clip_value: float = 0.01,
+        gan_fraction: float = 0.7,
+        kappa: float = 1.0,
+        lr_e: float = 1e-3,
+    ):
+        super().__init__(shape, model_args(locals()))
+        self.gan_fraction = float(gan_fraction)
+        self.kappa = float(kappa)
+        self.lr_e = float(lr_e)
+        self.encoder = build_encoder(self.nets, shape)
         self._batch_in_epoch = 0
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
 
     def configure_optimizers(self):
-        c = self.cfg
-        return (*super().configure_optimizers(), adam(self.encoder.parameters(), c.lr_e, c))
+        return (*super().configure_optimizers(), self.adam(self.encoder.parameters(), self.lr_e))
 
     def izif_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x_hat = self.generator(self.encoder(x))
@@ -48,13 +76,13 @@ class FAnoGAN(GANFamily):
         _, f_hat = self.discriminator(x_hat)
         image = (x - x_hat).pow(2).mean()
         feature = (f_x - f_hat).pow(2).mean()
-        return image + self.cfg.kappa * feature, image, feature
+        return image + self.kappa * feature, image, feature
 
     def training_step(self, batch, batch_idx: int) -> None:
         (real,) = batch
         opt_g, opt_d, opt_e = self.optimizers()
         self._batch_in_epoch = batch_idx
-        if training_progress(self) < self.cfg.gan_fraction:
+        if training_progress(self) < self.gan_fraction:
             self.gan_step(real, batch_idx, opt_g, opt_d)
             return
         # encoder phase: G and D fixed (eval mode: BatchNorm uses running statistics)

@@ -1,12 +1,16 @@
 """Networks chosen by `model.backbone`: generator, critic, encoder and trunks per data shape.
 
-Per config: `model.output_activation` (the generator's last layer), `model.bias` (false: dcgan1d
-without the biases the BeatGAN authors' layers lack) and `model.init` (ganad_cli.nets.init).
+The builders take a `NetSpec`, a small frozen dataclass of the network knobs only, which each model
+makes from its own explicit constructor arguments (never the raw config): `backbone`,
+`latent_dim`, `base_channels`, `output_activation` (the generator's last layer), `init`
+(ganad_cli.nets.init), `bias` (false: dcgan1d without the biases the BeatGAN authors' layers
+lack) and `spectral_norm` (the critic's). Its defaults are those of the model schema
+(ganad_cli.config.schema.model.ModelConfig); tests/test_model_constructors.py holds them equal.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -19,6 +23,20 @@ from ganad_cli.nets.init import init_weights
 from ganad_cli.nets.lstm import LSTMFeatures, LSTMGenerator
 from ganad_cli.nets.mlp import MLPFeatures, MLPGenerator
 
+
+@dataclass(frozen=True)
+class NetSpec:
+    """What the network builders read (the `model.*` keys of the same names)."""
+
+    backbone: str = "conv1d"
+    latent_dim: int = 32
+    base_channels: int = 32
+    output_activation: str = "none"
+    init: str = "default"
+    bias: bool = True
+    spectral_norm: bool = False
+
+
 BACKBONES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "conv1d": (Conv1dGenerator, Conv1dFeatures),
     "dcgan1d": (Dcgan1dGenerator, Dcgan1dFeatures),
@@ -28,8 +46,8 @@ BACKBONES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
 }
 
 
-def _backbone(cfg: Any) -> tuple[type[nn.Module], type[nn.Module]]:
-    name = cfg.get("backbone", "conv1d")
+def _backbone(spec: NetSpec) -> tuple[type[nn.Module], type[nn.Module]]:
+    name = spec.backbone
     if name not in BACKBONES:
         raise GanadInputError(
             f"config key 'model.backbone': unknown backbone {name!r}; "
@@ -38,57 +56,59 @@ def _backbone(cfg: Any) -> tuple[type[nn.Module], type[nn.Module]]:
     return BACKBONES[name]
 
 
-def _bias_kwargs(cfg: Any) -> dict[str, bool]:
+def _bias_kwargs(spec: NetSpec) -> dict[str, bool]:
     """{} with biases (every backbone), {"bias": False} for dcgan1d without them."""
-    if bool(cfg.get("bias", True)):
+    if spec.bias:
         return {}
-    if cfg.get("backbone", "conv1d") != "dcgan1d":
+    if spec.backbone != "dcgan1d":
         raise GanadInputError(
-            f"config key 'model.bias' = false needs model.backbone=dcgan1d, got "
-            f"{cfg.get('backbone', 'conv1d')!r}"
+            f"config key 'model.bias' = false needs model.backbone=dcgan1d, got {spec.backbone!r}"
         )
     return {"bias": False}
 
 
-def initialised(net: nn.Module, cfg: Any) -> nn.Module:
-    scheme = cfg.get("init", "default")
-    if scheme != "default":
-        init_weights(net, scheme)
+def initialised(net: nn.Module, spec: NetSpec) -> nn.Module:
+    if spec.init != "default":
+        init_weights(net, spec.init)
     return net
 
 
-def build_generator(cfg: Any, shape: tuple[int, int], output_activation: str | None = None):
+def build_generator(spec: NetSpec, shape: tuple[int, int]) -> nn.Module:
     """G (or decoder): z (n, latent_dim) -> x (n, channels, length); the last layer is
-    `output_activation`, else model.output_activation (default none)."""
-    gen_cls, _ = _backbone(cfg)
+    `spec.output_activation`."""
+    gen_cls, _ = _backbone(spec)
     channels, length = shape
-    act = output_activation or cfg.get("output_activation", "none")
     net = gen_cls(
-        int(cfg.latent_dim), channels, length, int(cfg.base_channels), act, **_bias_kwargs(cfg)
+        spec.latent_dim,
+        channels,
+        length,
+        spec.base_channels,
+        spec.output_activation,
+        **_bias_kwargs(spec),
     )
-    return initialised(net, cfg)
+    return initialised(net, spec)
 
 
-def _features(cfg: Any, shape: tuple[int, int], spectral_norm: bool) -> nn.Module:
-    _, feat_cls = _backbone(cfg)
+def _features(spec: NetSpec, shape: tuple[int, int], spectral_norm: bool) -> nn.Module:
+    _, feat_cls = _backbone(spec)
     channels, length = shape
-    return feat_cls(channels, length, int(cfg.base_channels), spectral_norm, **_bias_kwargs(cfg))
+    return feat_cls(channels, length, spec.base_channels, spectral_norm, **_bias_kwargs(spec))
 
 
-def build_features(cfg: Any, shape: tuple[int, int], spectral_norm: bool = False) -> nn.Module:
+def build_features(spec: NetSpec, shape: tuple[int, int], spectral_norm: bool = False) -> nn.Module:
     """x -> flat features (n, f); the trunk of critics and encoders (`.out_features`)."""
-    return initialised(_features(cfg, shape, spectral_norm), cfg)
+    return initialised(_features(spec, shape, spectral_norm), spec)
 
 
-def build_critic(cfg: Any, shape: tuple[int, int]) -> Critic:
-    """D: x -> (logit or critic value (n,), features (n, f)); spectral norm per config."""
-    sn = bool(cfg.get("spectral_norm", False))
-    critic = Critic(_features(cfg, shape, sn), sn, **_bias_kwargs(cfg))
-    return initialised(critic, cfg)
+def build_critic(spec: NetSpec, shape: tuple[int, int]) -> Critic:
+    """D: x -> (logit or critic value (n,), features (n, f)); spectral norm per `spec`."""
+    sn = spec.spectral_norm
+    critic = Critic(_features(spec, shape, sn), sn, **_bias_kwargs(spec))
+    return initialised(critic, spec)
 
 
-def build_encoder(cfg: Any, shape: tuple[int, int], variational: bool = False) -> Encoder:
+def build_encoder(spec: NetSpec, shape: tuple[int, int], variational: bool = False) -> Encoder:
     """E: x -> z (n, latent_dim), or (mu, logvar) when variational."""
-    features = _features(cfg, shape, False)
-    encoder = Encoder(features, int(cfg.latent_dim), variational, **_bias_kwargs(cfg))
-    return initialised(encoder, cfg)
+    features = _features(spec, shape, False)
+    encoder = Encoder(features, spec.latent_dim, variational, **_bias_kwargs(spec))
+    return initialised(encoder, spec)

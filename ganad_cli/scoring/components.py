@@ -53,13 +53,13 @@ def check_compatible(model: GanadModule, score_cfg: Any) -> None:
     if needs_d and not model.has_discriminator:
         raise GanadInputError(
             f"config key 'score.components': {', '.join(needs_d)} need(s) a discriminator, and "
-            f"model {model.cfg.name!r} has none; expected components without it (e.g. "
+            f"model {model.name!r} has none; expected components without it (e.g. "
             "score=residual)"
         )
     if "latent_residual" in names and getattr(model, "encode_reconstruction", None) is None:
         raise GanadInputError(
             f"config key 'score.components': latent_residual needs a second encoder "
-            f"(GANomaly-style); model {model.cfg.name!r} has none; models with one: "
+            f"(GANomaly-style); model {model.name!r} has none; models with one: "
             f"{', '.join(models_with_latent_residual()) or 'none registered'}"
         )
     layer = int(score_cfg.get("feature_layer", -1))
@@ -68,7 +68,7 @@ def check_compatible(model: GanadModule, score_cfg: Any) -> None:
         if layer >= len(layers):
             raise GanadInputError(
                 f"config key 'score.feature_layer' = {layer}: the discriminator of model "
-                f"{model.cfg.name!r} has {len(layers)} layers ({', '.join(layers)}); expected "
+                f"{model.name!r} has {len(layers)} layers ({', '.join(layers)}); expected "
                 f"-1 (the features it returns) or 0..{len(layers) - 1}"
             )
 

@@ -55,7 +55,7 @@ class SampleGrid(pl.Callback):
             rows.append(("reconstructed", pl_module.decode(pl_module.encode(x)).cpu(), x.cpu()))
         pl_module.train(was_training)
 
-        image = pl_module.cfg.get("backbone") == "conv2d"
+        image = pl_module.nets.backbone == "conv2d"
         side = math.isqrt(pl_module.length)
         fig, axes = plt.subplots(
             len(rows), self.n, figsize=(1.6 * self.n, 1.6 * len(rows)), squeeze=False
@@ -73,7 +73,7 @@ class SampleGrid(pl.Callback):
                 ax.set_yticks([])
             axes[r][0].set_ylabel(title, fontsize=8)
         epoch = max(trainer.current_epoch - 1, 0)  # the last completed epoch
-        fig.suptitle(f"{pl_module.cfg.name}, epoch {epoch}", fontsize=9)
+        fig.suptitle(f"{pl_module.name}, epoch {epoch}", fontsize=9)
         fig.tight_layout()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.out_dir / f"samples_epoch{epoch:03d}.png", dpi=80)
