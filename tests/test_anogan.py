@@ -6,6 +6,7 @@ import torch
 
 from ganad_cli.inversion.anogan import anogan_invert
 from ganad_cli.models.gan import GAN as WGANGP
+from ganad_cli.models.registry import build_model
 
 CFG = {
     "name": "wgan_gp",
@@ -25,7 +26,8 @@ CFG = {
 
 def _model() -> WGANGP:
     torch.manual_seed(0)
-    model = WGANGP(CFG, (1, 32))
+    model = build_model(CFG, (1, 32))
+    assert isinstance(model, WGANGP)
     model.eval()
     return model
 
