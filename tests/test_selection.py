@@ -4,6 +4,7 @@ scripts/reproduce.py's resumable per-fold jobs."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -121,6 +122,9 @@ def test_reproduce_resumes_and_skips_finished_folds(tmp_path, mitdb_root):
     done = (runs / "0" / "metrics.json").read_bytes()
     # fold 1 "dies" after its checkpoint: resume continues it from last.ckpt, fold 0 is kept
     (runs / "1" / "metrics.json").unlink()
+    archive = tmp_path / "beatgan_mitbih_small_runs"  # a fold is archived once it finished:
+    assert (archive / "0" / "metrics.json").is_file()  # a dead fold 1 would have no copy there
+    shutil.rmtree(archive / "1")
     again = subprocess.run(base, capture_output=True, text=True, timeout=600)
     assert again.returncode != 0 and "not empty" in again.stdout + again.stderr
     resumed = subprocess.run([*base, "--resume"], capture_output=True, text=True, timeout=600)
