@@ -13,6 +13,15 @@ TINY = ["experiment=smoke", "logger=none", "quiet=true", "trainer.max_epochs=1"]
 GPUS = torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+@pytest.fixture
+def no_gpu(monkeypatch):
+    """This machine as one without a GPU (as CI is), so the tests run on a GPU machine too."""
+    import ganad_cli.hardware as hw
+
+    monkeypatch.setattr(hw, "_cuda_count", lambda: 0)
+    monkeypatch.setattr(hw, "_mps_available", lambda: False)
+
+
 def _one_error(capfd) -> tuple[str, str]:
     out, err = capfd.readouterr()
     errors = [ln for ln in err.splitlines() if ln.startswith("ganad: error:")]
@@ -25,8 +34,7 @@ def _one_error(capfd) -> tuple[str, str]:
     "overrides",
     [["trainer=gpu"], ["trainer.accelerator=gpu"], ["trainer.accelerator=cuda"]],
 )
-@pytest.mark.skipif(GPUS > 0, reason="this machine has a GPU")
-def test_gpu_on_a_machine_without_one(in_tmp, capfd, overrides):
+def test_gpu_on_a_machine_without_one(in_tmp, capfd, overrides, no_gpu):
     code = main(["train", *TINY, *overrides, "hydra.run.dir=run"])
     line, output = _one_error(capfd)
     assert code == 2
@@ -46,9 +54,7 @@ def test_more_devices_than_the_machine_has(in_tmp, capfd):
     assert "data synthetic_ecg" not in output
 
 
-def test_sweep_over_accelerators_is_refused_before_any_job(in_tmp, capfd):
-    if GPUS:
-        pytest.skip("this machine has a GPU")
+def test_sweep_over_accelerators_is_refused_before_any_job(in_tmp, capfd, no_gpu):
     code = main(["train", "-m", *TINY, "trainer=cpu,gpu", "hydra.sweep.dir=sweep"])
     line, _ = _one_error(capfd)
     assert code == 2 and "trainer.accelerator" in line
