@@ -25,6 +25,7 @@ PRESETS = [
     "beatgan_mitbih",
     "beatgan_mitbih_small",
     "ganad_mitbih",
+    "ganad_inter_patient",
     "betavaegan_mitbih",
     "table1",
     "contamination",
@@ -399,6 +400,22 @@ def test_smoke_contamination(tmp_path, mitdb_root):
         assert abs(d["train_anomaly_share"] - d["contamination"]) < 0.005
     # the same test set for every Lambda of the fold
     assert len({json.dumps(d["class_counts"]["test"], sort_keys=True) for d in data}) == 1
+
+
+def test_smoke_ganad_inter_patient(tmp_path, mitdb_root):
+    from ganad_cli.data.mitbih import DS1, DS2
+
+    md, out = _smoke("ganad_inter_patient", tmp_path, mitdb_root)
+    rows = {r[0]: r for r in _summary(md)[1:]}
+    fitted = "λ fitted on validation (score.combine=weighted)"
+    free = "equal weights, label-free (score.combine=equal)"
+    assert set(rows) == {fitted, free} and rows[fitted][1] == rows[free][1] == "1"
+    (p,) = (out / "runs").glob("*/metrics.json")
+    data = json.loads(p.read_text())["data"]
+    assert {int(g) for g in data["groups"]["train"] + data["groups"]["val"]} <= set(DS1)
+    assert {int(g) for g in data["groups"]["test"]} <= set(DS2)
+    assert "Per record (test, score.combine=" in md
+    assert (tmp_path / "ganad_inter_patient_runs" / "0" / "metrics.json").is_file()
 
 
 def test_smoke_inter_patient(tmp_path, mitdb_root):
