@@ -43,7 +43,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from ganad_cli.hardware import git_commit as _git_commit
 from ganad_cli.tasks.reproduce import reproduce, update_readme
 from ganad_cli.tasks.reproduce_commands import commands
 from ganad_cli.tasks.reproduce_presets import PRESETS
@@ -60,11 +59,6 @@ def default_data_root() -> str | None:
         return env
     shared = REPO.parent / "shared" / "data" / "mitdb"
     return str(shared) if (shared / "100.hea").is_file() else None
-
-
-def git_commit() -> str:
-    """This checkout's commit (scripts/side_by_side.py writes it too)."""
-    return _git_commit(REPO)
 
 
 def main(argv: list[str] | None = None) -> int:
