@@ -303,6 +303,24 @@ def _summary(md: str) -> list[list[str]]:
     return tables(md)[0]
 
 
+# the result rows (ganad_cli.runs.label_use): the preset's own variant, its label-free one
+BEATGAN_OWN = "score=residual, one component; epoch by validation AUROC; τ by validation F-beta"
+LABEL_FREE_TAIL = "last epoch; τ at a quantile of validation normals (label-free)"
+BEATGAN_FREE = f"score=residual, equal weights; {LABEL_FREE_TAIL}"
+NEIGHBOURS_FITTED = (
+    "score=neighbours, λ fitted on validation; epoch by validation AUROC; τ by validation F-beta"
+)
+NEIGHBOURS_EQUAL = (
+    "score=neighbours, equal weights; epoch by validation AUROC; τ by validation F-beta"
+)
+NEIGHBOURS_FREE = f"score=neighbours, equal weights; {LABEL_FREE_TAIL}"
+
+
+def _rows(md: str) -> dict[str, list[str]]:
+    """The summary table's rows by their variant."""
+    return {r[0]: r for r in _summary(md)[1:]}
+
+
 def needs_biosppy() -> None:
     """Presets with data.normal_r_filter=biosppy (beatgan_mitbih and those built on it)."""
     pytest.importorskip("biosppy.signals.ecg", reason="scripts/setup.sh installs ganad[beatgan]")
@@ -311,8 +329,10 @@ def needs_biosppy() -> None:
 def test_smoke_beatgan_mitbih(tmp_path, mitdb_root):
     needs_biosppy()
     md, out = _smoke("beatgan_mitbih", tmp_path, mitdb_root)
-    rows = {r[0]: r for r in _summary(md)[1:]}
-    assert rows["AUROC"][2] == "0.9458" and "(n=1)" in rows["AUROC"][1]
+    rows = _rows(md)
+    assert list(rows) == [BEATGAN_OWN, BEATGAN_FREE]  # the preset's protocol first
+    assert "AUROC 0.9458" in rows[BEATGAN_OWN][-1] and "(n=1)" in rows[BEATGAN_OWN][2]
+    assert rows[BEATGAN_FREE][-1] == "not published"
     from omegaconf import OmegaConf
 
     (cfg_file,) = (out / "runs").glob("*/.hydra/config.yaml")
@@ -323,46 +343,54 @@ def test_smoke_beatgan_mitbih(tmp_path, mitdb_root):
 
 def test_smoke_beatgan_mitbih_small(tmp_path, mitdb_root):
     md, out = _smoke("beatgan_mitbih_small", tmp_path, mitdb_root)
-    rows = {r[0]: r for r in _summary(md)[1:]}
-    assert rows["AUROC"][2] == "0.9458" and rows["AP (AUPRC)"][2] == "0.9108"
-    assert "over 2 folds" in _summary(md)[0][1] and "±" in rows["AUROC"][1]
+    rows = _rows(md)
+    own = rows[BEATGAN_OWN]
+    assert own[-1] == "AUROC 0.9458, AP (AUPRC) 0.9108" and own[1] == rows[BEATGAN_FREE][1] == "2"
+    assert "over 2 folds" in _summary(md)[0][2] and "±" in own[2]
     # the mean over folds is the mean of the runs' own metrics.json
     aurocs = [
         json.loads(p.read_text())["test/auroc"] for p in (out / "runs").glob("*/metrics.json")
     ]
     assert len(aurocs) == 2
-    assert rows["AUROC"][1].startswith(f"{sum(aurocs) / 2:.4f}")
+    assert own[2].startswith(f"{sum(aurocs) / 2:.4f}")
+    # the label-free row: each fold's last epoch, tau at a quantile of validation normals
+    free = sorted((out / "runs").glob("*/evaluations/*/metrics.json"))
+    assert len(free) == 2
+    for m in map(json.loads, (f.read_text() for f in free)):
+        assert m["model_selection"]["weights"] == "last"
+    free_aurocs = [json.loads(f.read_text())["test/auroc"] for f in free]
+    assert rows[BEATGAN_FREE][2].startswith(f"{sum(free_aurocs) / 2:.4f}")
     # each anomaly class against the normals, mean over the folds' own per-class AUROC
-    per_class, per_run = tables(md)[1], tables(md)[2]
+    per_class, per_run = tables(md)[1], tables(md)[3]  # [2]: the label-free per-class table
     assert per_class[0][0] == "class" and len(per_class) > 1
     metrics = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*/metrics.json"))]
     for cls, _, auroc in per_class[1:]:
         values = [m["test/per_class"][cls]["auroc_vs_normal"] for m in metrics]
         assert auroc.startswith(f"{sum(values) / len(values):.4f}"), (cls, auroc, values)
         assert f"AUROC {cls} vs normal" in per_run[0]
-    assert sorted(r[1] for r in per_run[1:]) == ["0", "1"]  # folds 0 and 1
+    assert sorted(r[1] for r in per_run[1:]) == ["0", "0", "1", "1"]  # folds 0, 1, two variants
 
 
 def test_smoke_ganad_mitbih(tmp_path, mitdb_root):
     md, out = _smoke("ganad_mitbih", tmp_path, mitdb_root)
-    rows = {r[0]: r for r in _summary(md)[1:]}
-    fitted = "λ fitted on validation (score.combine=weighted)"
-    free = "equal weights, label-free (score.combine=equal)"
-    assert set(rows) == {fitted, free} and rows[fitted][1] == rows[free][1] == "2"
-    assert "AUROC 0.9458" in rows[fitted][-1] and rows[free][-1] == "not published"
+    rows = _rows(md)
+    assert list(rows) == [NEIGHBOURS_FITTED, NEIGHBOURS_EQUAL, NEIGHBOURS_FREE]
+    assert {r[1] for r in rows.values()} == {"2"}
+    assert "AUROC 0.9458" in rows[NEIGHBOURS_FITTED][-1]
+    assert rows[NEIGHBOURS_EQUAL][-1] == rows[NEIGHBOURS_FREE][-1] == "not published"
     evaluations = sorted((out / "runs").glob("*/evaluations/*/metrics.json"))
-    assert len(evaluations) == 2
-    for p in evaluations:  # the label-free row: the same runs, two equal weights
+    assert len(evaluations) == 4
+    for p in evaluations:  # the re-scored rows: the same runs, two equal weights
         m = json.loads(p.read_text())
         assert m["test/components"] == ["latent_knn", "rr_density"]
         assert m["test/lambda"] == pytest.approx([1 / 2] * 2)
-    assert md.count("Per anomaly class (test), score.combine=") == 2
-    assert md.count("Per record (test, score.combine=") == 2 and "All records together" in md
+    assert md.count("Per anomaly class (test), variant ") == 3
+    assert md.count("Per record (test, variant ") == 3 and "All records together" in md
 
     # each finished fold is kept for git, re-scoring included, without weights or plots
     archive = tmp_path / "ganad_mitbih_runs"
     assert sorted(p.parent.name for p in archive.glob("*/metrics.json")) == ["0", "1"]
-    assert len(list(archive.glob("*/evaluations/*/metrics.json"))) == 2
+    assert len(list(archive.glob("*/evaluations/*/metrics.json"))) == 4
     assert len(list(archive.glob("*/scores.csv.gz"))) == 2 and (archive / "0" / "job.log").is_file()
     kept = [p.name for p in archive.rglob("*")]
     assert not [n for n in kept if n.endswith((".ckpt", ".pt", ".png")) or n == "checkpoints"]
@@ -379,12 +407,14 @@ def test_smoke_ganad_mitbih(tmp_path, mitdb_root):
 
 def test_smoke_betavaegan_mitbih(tmp_path, mitdb_root):
     md, out = _smoke("betavaegan_mitbih", tmp_path, mitdb_root)
-    rows = {r[0]: r for r in _summary(md)[1:]}
-    assert set(rows) == {"SVM (score=svm)", "grid (score=weighted_all)"}
-    assert rows["SVM (score=svm)"][1] == "2" and rows["grid (score=weighted_all)"][1] == "2"
-    assert "F1 0.92" in rows["SVM (score=svm)"][-1]
-    assert len(list((out / "runs").glob("*/evaluations/*/metrics.json"))) == 2
-    assert md.count(" evaluate run=") == 2  # the fold trainings and the re-scorings are listed
+    rows = _rows(md)
+    svm = "score=svm, SVM fitted on validation; last epoch; τ by validation F-beta"
+    grid = "score=weighted_all, λ fitted on validation; last epoch; τ by validation F-beta"
+    free = f"score=weighted_all, equal weights; {LABEL_FREE_TAIL}"
+    assert list(rows) == [svm, grid, free] and {r[1] for r in rows.values()} == {"2"}
+    assert "F1 0.92" in rows[svm][-1] and rows[free][-1] == "not published"
+    assert len(list((out / "runs").glob("*/evaluations/*/metrics.json"))) == 4
+    assert md.count(" evaluate run=") == 4  # the fold trainings and the re-scorings are listed
 
 
 def test_smoke_table1(tmp_path, mitdb_root):
@@ -400,7 +430,9 @@ def test_smoke_contamination(tmp_path, mitdb_root):
     needs_biosppy()
     md, out = _smoke("contamination", tmp_path, mitdb_root)
     rows = _summary(md)[1:]
-    assert [float(r[0]) for r in rows] == [0.0, 0.01, 0.05, 0.1]
+    # each Lambda with the preset's variant, then its label-free one
+    assert [float(r[0]) for r in rows] == [0.0, 0.0, 0.01, 0.01, 0.05, 0.05, 0.1, 0.1]
+    assert [r[1] for r in rows] == [BEATGAN_OWN, BEATGAN_FREE] * 4
     data = [json.loads(p.read_text())["data"] for p in (out / "runs").glob("*/metrics.json")]
     shares = sorted(d["train_contaminated"] for d in data)
     assert shares[0] == 0 and shares[-1] > shares[1] > 0  # Lambda really moved anomalies
@@ -414,15 +446,14 @@ def test_smoke_ganad_inter_patient(tmp_path, mitdb_root):
     from ganad_cli.data.mitbih import DS1, DS2
 
     md, out = _smoke("ganad_inter_patient", tmp_path, mitdb_root)
-    rows = {r[0]: r for r in _summary(md)[1:]}
-    fitted = "λ fitted on validation (score.combine=weighted)"
-    free = "equal weights, label-free (score.combine=equal)"
-    assert set(rows) == {fitted, free} and rows[fitted][1] == rows[free][1] == "1"
+    rows = _rows(md)
+    assert list(rows) == [NEIGHBOURS_FITTED, NEIGHBOURS_EQUAL, NEIGHBOURS_FREE]
+    assert {r[1] for r in rows.values()} == {"1"}
     (p,) = (out / "runs").glob("*/metrics.json")
     data = json.loads(p.read_text())["data"]
     assert {int(g) for g in data["groups"]["train"] + data["groups"]["val"]} <= set(DS1)
     assert {int(g) for g in data["groups"]["test"]} <= set(DS2)
-    assert "Per record (test, score.combine=" in md
+    assert "Per record (test, variant " in md
     assert (tmp_path / "ganad_inter_patient_runs" / "0" / "metrics.json").is_file()
 
 
@@ -431,7 +462,7 @@ def test_smoke_inter_patient(tmp_path, mitdb_root):
 
     needs_biosppy()
     md, out = _smoke("inter_patient", tmp_path, mitdb_root)
-    assert "over 2 seeds" in _summary(md)[0][1]
+    assert "over 2 seeds" in _summary(md)[0][2]
     val_groups = {}
     for p in sorted((out / "runs").glob("*/metrics.json")):
         data = json.loads(p.read_text())["data"]

@@ -28,12 +28,6 @@ def job_state(run_dir: Path) -> str:
     return "new"
 
 
-def rescored(run: Path) -> bool:
-    """Whether a finished re-scoring (`ganad evaluate`) of this run exists: --resume keeps it
-    rather than adding a second row for the same model."""
-    return any((run / "evaluations").glob("*/metrics.json"))
-
-
 def train_runs(runs: Path) -> list[Path]:
     """Run folders of `ganad train` under runs/ (not evaluations), in job order."""
     found = [p.parent for p in runs.glob("*/metrics.json")]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from ganad_cli.hardware import git_commit, machine_summary
 from ganad_cli.runs.archive import archive_run
+from ganad_cli.runs.label_use import evaluation_for
 from ganad_cli.runs.reproduction import (
     STAMP,
     InvocationClock,
     first_job_log_time,
     fold_archive,
-    rescored,
     restore_folds,
     torch_threads,
     train_runs,
@@ -95,12 +95,16 @@ def run_preset(
     executed: list[list[str]] = []
     cmds = [cmd for _, cmd in commands(name, smoke, data_root, out, extra)]
 
+    def rescore(run_dir: Path) -> None:
+        for overrides in RESCORING.get(name, []):
+            if evaluation_for(run_dir, overrides) is None:
+                cmd = [*ganad_exe(), "evaluate", f"run={run_dir}", *overrides]
+                cmd += ["plots=false", "quiet=true"] if smoke else []
+                run_logged(cmd, log, env)
+                executed.append(cmd)
+
     def finish_fold(run_dir: Path) -> None:
-        if name in RESCORING and not rescored(run_dir):
-            cmd = [*ganad_exe(), "evaluate", f"run={run_dir}", *RESCORING[name]]
-            cmd += ["plots=false", "quiet=true"] if smoke else []
-            run_logged(cmd, log, env)
-            executed.append(cmd)
+        rescore(run_dir)
         if archive is not None:
             archive_run(run_dir, archive / run_dir.name, out / f"job{run_dir.name}.log")
 
@@ -113,6 +117,9 @@ def run_preset(
     trained = train_runs(runs)
     if not trained:
         raise SystemExit(f"reproduce: the sweep wrote no run folders into {runs}; see {log}")
+    if not p.per_job:  # a multirun's runs are re-scored once it has finished
+        for run_dir in trained:
+            rescore(run_dir)
     if name == "table1":
         cmd = [*ganad_exe(), "bench", *bench_overrides(trained[0], smoke)]
         run_logged(cmd, log, env)

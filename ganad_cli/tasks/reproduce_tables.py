@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ganad_cli.runs.label_use import config_of, variant_of
 from ganad_cli.runs.reproduction import job_state
 from ganad_cli.tasks.report import collect as collect_runs
 from ganad_cli.tasks.report import per_record_rates
@@ -42,21 +43,46 @@ def md_table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def collect(runs: Path) -> pd.DataFrame:
-    from omegaconf import OmegaConf
-
+    """Every train and evaluate folder under runs/, with its fold, seed and label use (the
+    variant: ganad_cli.runs.label_use), the preset's own training first."""
     frame = collect_runs(runs)
     if frame.empty:
         raise SystemExit(f"reproduce: no run folders with metrics.json under {runs}")
     # fold / seed per run, for the per-run table (report drops them from the configuration)
     extra = []
     for rel in frame["run"]:
-        run_dir = runs / rel
-        cfg_file = run_dir / "effective_config.yaml"  # `ganad evaluate` writes this
-        if not cfg_file.is_file():
-            cfg_file = run_dir / ".hydra" / "config.yaml"
-        cfg = OmegaConf.load(cfg_file)
-        extra.append({"fold": int(cfg.data.fold), "seed": int(cfg.seed)})
-    return pd.concat([frame.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+        cfg = config_of(runs / rel)
+        variant = variant_of(cfg)
+        extra.append(
+            {
+                "fold": int(cfg.data.fold),
+                "seed": int(cfg.seed),
+                "variant": variant.short(),
+                "variant_text": variant.describe(),
+                "trained": "evaluations" not in Path(rel).parts,
+            }
+        )
+    frame = pd.concat([frame.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+    # the preset's own variant (its training runs) first, then the re-scorings
+    own = set(frame.loc[frame.trained, "variant"])
+    frame["own"] = frame["variant"].isin(own)
+    return frame.sort_values(["own", "variant"], ascending=[False, True], kind="stable")
+
+
+def row_groups(name: str, frame: pd.DataFrame) -> list[tuple[tuple[str, ...], pd.DataFrame]]:
+    """The rows of the result tables: one per variant (and per value of the preset's group_by
+    column, e.g. Lambda), the preset's own training variant first."""
+    p = PRESETS[name]
+    keys = ([p.group_by] if p.group_by else []) + ["variant"]
+    if p.group_by:  # e.g. each Lambda in order, its own variant first
+        frame = frame.sort_values(p.group_by, kind="stable")
+    cols = [frame[k].astype(str) for k in keys]
+    return [(k if isinstance(k, tuple) else (k,), g) for k, g in frame.groupby(cols, sort=False)]
+
+
+def group_heading(name: str, key: tuple[str, ...]) -> str:
+    p = PRESETS[name]
+    return ", ".join([f"{p.group_by}={key[0]}"] * bool(p.group_by) + [f"variant {key[-1]}"])
 
 
 def class_columns(frame: pd.DataFrame) -> list[str]:
@@ -132,34 +158,24 @@ def per_record_table(frame: pd.DataFrame, root: Path, data_root: str | None) -> 
     return md_table(head, rows) + note
 
 
-def summary_tables(name: str, frame: pd.DataFrame, n_label: str) -> str:
+def summary_tables(name: str, frame: pd.DataFrame, n_label: str | None) -> str:
+    """One row per variant (ganad_cli.runs.label_use): the published numbers beside the
+    preset's own training variant, which follows the paper's protocol."""
     p = PRESETS[name]
-    if p.group_by is None:
-        head = ["metric", f"ours (mean ± std over {n_label})", "published"]
-        rows = [
-            [METRIC_NAMES[m], _pm(frame[m]), p.published.get(m, "not published")] for m in p.metrics
-        ]
-        return md_table(head, rows)
-    key = p.group_by
-    label = {
-        "score.name": "combination",
-        "score.combine": "combination",
-        "data.contamination": "Λ",
-    }[key]
-    head = [label, "runs"] + [f"{METRIC_NAMES[m]} (mean ± std)" for m in p.metrics]
+    label = {"data.contamination": "Λ"}.get(p.group_by or "", p.group_by)
+    head = [label] if label else []
+    head += ["variant (labels used)", "runs"]
+    over = f" over {n_label}" if n_label else ""  # rows of unequal size: see their runs column
+    head += [f"{METRIC_NAMES[m]} (mean ± std{over})" for m in p.metrics]
     if p.published:
         head.append("published")
     rows = []
-    for value, group in frame.groupby(frame[key].astype(str), sort=True):
-        shown = {
-            "svm": "SVM (score=svm)",
-            "weighted_all": "grid (score=weighted_all)",
-            "weighted": "λ fitted on validation (score.combine=weighted)",
-            "equal": "equal weights, label-free (score.combine=equal)",
-        }
-        row = [shown.get(value, value), str(len(group))] + [_pm(group[m]) for m in p.metrics]
+    for key, group in row_groups(name, frame):
+        row = [key[0]] if p.group_by else []
+        row += [group["variant_text"].iloc[0], str(len(group))]
+        row += [_pm(group[m]) for m in p.metrics]
         if p.published:
-            pub = p.published if value == p.published_for else {}
+            pub = p.published if bool(group["own"].all()) else {}
             row.append(
                 ", ".join(f"{METRIC_NAMES[m]} {v}" for m, v in pub.items() if "not" not in v)
                 or "not published"
@@ -171,7 +187,8 @@ def summary_tables(name: str, frame: pd.DataFrame, n_label: str) -> str:
 def per_run_table(name: str, frame: pd.DataFrame) -> str:
     p = PRESETS[name]
     classes = [f"auroc[{c}]" for c in class_columns(frame)]
-    cols = ["run", "fold", "seed"] + ([p.group_by] if p.group_by else []) + p.metrics + classes
+    cols = ["run", "fold", "seed"] + ([p.group_by] if p.group_by else []) + ["variant"]
+    cols += p.metrics + classes
     head = [METRIC_NAMES.get(c, f"AUROC {c[6:-1]} vs normal" if c in classes else c) for c in cols]
     rows = []
     for _, r in frame.sort_values("run").iterrows():
@@ -244,25 +261,20 @@ def results_body(
         return table1_tables(trained[0], smoke)
     p = PRESETS[name]
     frame = collect(runs)
-    n_runs = frame.groupby(p.group_by).size().min() if p.group_by else len(frame)
-    body = summary_tables(name, frame, f"{n_runs} {p.over}")
-    if p.group_by is None and class_columns(frame):
-        body += "\nPer anomaly class (test):\n\n" + per_class_table(frame, f"{n_runs} {p.over}")
-    elif class_columns(frame):
-        for value, group in frame.groupby(frame[p.group_by].astype(str), sort=True):
-            body += f"\nPer anomaly class (test), {p.group_by}={value}:\n\n"
+    groups = row_groups(name, frame)
+    sizes = {len(g) for _, g in groups}
+    body = summary_tables(name, frame, f"{sizes.pop()} {p.over}" if len(sizes) == 1 else None)
+    if class_columns(frame):
+        for key, group in groups:
+            body += f"\nPer anomaly class (test), {group_heading(name, key)}:\n\n"
             body += per_class_table(group, f"{len(group)} {p.over}")
     body += "\nPer run (test metrics):\n\n" + per_run_table(name, frame)
     if name in RECORD_PRESETS:
-        for value, group in (
-            frame.groupby(frame[p.group_by].astype(str), sort=True)
-            if p.group_by
-            else [(None, frame)]
-        ):
+        for key, group in groups:
             table = per_record_table(group, runs, data_root)
             if table:
-                at = f", {p.group_by}={value}" if value is not None else ""
-                body += f"\nPer record (test{at}), normal beats flagged:\n\n{table}"
+                at = group_heading(name, key)
+                body += f"\nPer record (test, {at}), normal beats flagged:\n\n{table}"
     return body
 
 
