@@ -49,8 +49,6 @@ BETAVAEGAN = [
         where="training/trainer.py:148-164, 269-271, utils/miscellaneous.py:354-357, "
         "config/dataclasses.py:345",
         expect={"data.scale": "ecgan"},
-        match="partly: ganad takes the min and max of all beats read; the same map for "
-        "Kachuee's [0, 1] beats when every split holds a 0 and a 1",
     ),
     dict(
         element="classes",
@@ -70,8 +68,8 @@ BETAVAEGAN = [
         reference="5 folds of the train+validation normals (chunks of ceil(n / 5)); fold k = "
         "validation, the rest trains",
         where="config/dataclasses.py:352, utils/splitting.py:116-117, 126-129",
-        expect={"data.folds": 5},
-        match="yes, up to the fold sizes (ganad: np.array_split) and the seeded shuffle",
+        expect={"data.split": "ecgan", "data.folds": 5},
+        match="yes, up to the shuffle (ecgan: torch.randperm; ganad: seeded numpy)",
     ),
     dict(
         element="anomalies",
