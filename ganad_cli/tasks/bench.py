@@ -4,10 +4,11 @@ On N test samples of a trained run (a seeded subset, stratified by label so both
 it), every row of the grid inversion x eps x n_max x batch size inverts all N samples with the
 run's frozen model (the `anogan` rows start where the run's inversion.init says, the prior by
 default; `encoder_then_anogan` rows at E(x)), scores them with the run's fitted score
-combination, and records ms per sample (mean +- std over timed batches; whole passes are repeated until `min_timings`
-timings exist), samples per second, mean steps, fraction converged and test AUROC.
-A short untimed warm-up precedes every row; CUDA is synchronised around each timed batch.
-Writes bench.csv and bench.md (laid out like Table 1 of the survey) into the run folder.
+combination, and records ms per sample (mean +- std over timed batches; whole passes are
+repeated until `min_timings` timings exist), samples per second, mean steps, fraction
+converged and test AUROC. A short untimed warm-up precedes every row; CUDA is synchronised
+around each timed batch. Writes bench.csv and bench.md (laid out like Table 1 of the survey)
+into the run folder.
 """
 
 from __future__ import annotations
