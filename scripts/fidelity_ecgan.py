@@ -145,12 +145,22 @@ BETAVAEGAN = [
     ),
     dict(
         element="score",
-        reference="RBF SVM fitted on validation on reconstruction error, discriminator error and "
-        "the latent norm centred on the training norms' histogram mode",
-        where="modules/generative/base/encoder_gan_module.py:264-289, "
+        reference="RBF SVM fitted on validation on three components: reconstruction error "
+        "(mean squared), discrimination error (mean squared difference of D's features of x and "
+        "G(E(x))) and the latent norm centred on the training norms' histogram mode",
+        where="modules/generative/base/encoder_gan_module.py:164-169, 264-289, "
         "evaluation/optimization.py:18-23",
-        expect={"inversion.name": "encoder", "score.name": "svm"},
-        match="partly: score=svm also takes the feature-matching component",
+        expect={
+            "inversion.name": "encoder",
+            "score.name": "svm",
+            "score.components": ["residual", "feature_matching", "latent_norm"],
+            "score.residual_norm": "l2",
+            "score.feature_norm": "l2",
+        },
+        match="partly: the latent norm is |norm - median of the validation normals' norms| "
+        "(ecgan: norm - mode of a 50-bin histogram of the training norms, signed, "
+        "encoder_gan_module.py:269-275); the SVM's inputs are standardised (ecgan: min-max, "
+        "encoder_gan_module.py:196-202)",
     ),
 ]
 

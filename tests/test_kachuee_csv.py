@@ -250,3 +250,30 @@ def test_tiny_beta_vaegan_training_writes_metrics(csvs, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["test/auroc"] <= 1.0
     assert metrics["test/n"] == 130
+
+
+def test_tiny_betavaegan_kachuee_preset_trains_on_ecgan_scaled_splits(csvs, tmp_path):
+    """experiment=betavaegan_kachuee end to end, tiny: pooled files, ecgan's folds and per-split
+    scale, the SVM on ecgan's three components."""
+    os.environ.setdefault("CI", "true")
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "experiment=betavaegan_kachuee",
+        f"data.train_csv={csvs[0]}",
+        f"data.test_csv={csvs[1]}",
+        "data.batch_size=32",
+        "model.base_channels=8",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "plots=false",
+        f"hydra.run.dir={out}",
+    ]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= metrics["test/auroc"] <= 1.0
+    data = metrics["data"]
+    # 400 normals: 340 train+validation in chunks of ceil(340 / 5) = 68, 60 test normals
+    assert data["class_counts"]["val"]["N"] == 68 and data["class_counts"]["test"]["N"] == 60
+    assert set(data["scale"]) == {"train", "val", "test"}
+    assert metrics["test/components"] == ["residual", "feature_matching", "latent_norm"]
