@@ -1,6 +1,7 @@
 """The machine: is the hardware a trainer config asks for here (checked by the preflight, before
 Hydra makes a run folder, so `trainer=gpu` on a CPU-only machine is one `ganad: error:` line), and
-what a result was measured on (runtime.json, bench.md, scripts/reproduce.py).
+what a result was measured on and with (runtime.json, bench.md, scripts/reproduce.py: the
+machine and the git commit).
 
 torch is imported only when needed (a CPU config error stays torch-free and fast)."""
 
@@ -143,3 +144,33 @@ def device_info(device: str) -> dict:
         "platform": platform.platform(),
         "load_average": load_average(),
     }
+
+
+def machine_summary(torch_threads: list[int]) -> str:
+    """scripts/reproduce.py's Hardware line: CPU model and count, the torch threads the runs saw
+    (this process's when none were recorded), GPU if any, the load average now."""
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    shown = ", ".join(map(str, torch_threads)) or str(torch.get_num_threads())
+    return (
+        f"CPU {cpu_model()} ({os.cpu_count()} logical cores), torch {torch.__version__} with "
+        f"{shown} intra-op threads; GPU: {gpu}; load average at the end {load_average()}"
+    )
+
+
+def git_commit(repo: Path) -> str:
+    """The checkout's HEAD, marked when tracked files have uncommitted changes."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" (with uncommitted changes)" if dirty else "")

@@ -49,13 +49,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ganad_cli.data.base import Samples, Splits
+from ganad_cli.hardware import cpu_model, git_commit
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-
-from reproduce import git_commit  # noqa: E402
-
-from ganad_cli.data.base import Samples, Splits  # noqa: E402
-from ganad_cli.hardware import cpu_model  # noqa: E402
 
 METHODS = (
     "pyod_ae",
@@ -288,7 +285,7 @@ def markdown(rows: list[dict], splits: Splits, args, digest: str, wall: float) -
         "is the BeatGAN row's).",
         "",
         f"- hardware: {hw}; torch intra-op threads: {threads}",
-        f"- commit: {git_commit()}",
+        f"- commit: {git_commit(REPO)}",
         f"- command: `{command}`",
         f"- date: {datetime.now().isoformat(timespec='seconds')}; total wall time {wall:.0f} s",
         "",

@@ -89,8 +89,10 @@ def test_choice_lists_match_their_implementations():
     assert sorted(choices.ENCODER_MODELS) == encoder_models()
     assert set(choices.INVERSION_OPTIMIZERS) == set(OPTIMIZERS)
     from ganad_cli.nets.common import ACTIVATIONS
+    from ganad_cli.nets.factory import BACKBONES
 
     assert set(choices.OUTPUT_ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(choices.BACKBONES) == set(BACKBONES)
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,8 @@ def test_latent_search_with_ecgan_rbf(compose_train):
 
 
 def test_reproduce_bench_keeps_the_runs_similarity():
-    from tests.test_reproduce import REPO, _load_script
+    from ganad_cli.tasks.reproduce_commands import bench_overrides
+    from tests.test_reproduce import REPO
 
-    args = _load_script().bench_overrides(REPO / "run", smoke=False)
+    args = bench_overrides(REPO / "run", smoke=False)
     assert not any("similarity" in a for a in args)

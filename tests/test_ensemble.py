@@ -174,3 +174,21 @@ def test_ensemble_bad_input_is_one_line_exit_2(runs: list[Path], capsys, args, m
     assert main(["evaluate", *filled]) == 2
     assert message in _one_error_line(capsys)
     assert _folders(runs[0]) == before
+
+
+def test_ensemble_of_last_epoch_weights(runs: list[Path], tmp_path: Path, capsys):
+    """`weights=last` reaches every member (ganad_cli.runs.weights): recorded per member, and a
+    member without checkpoints/last.ckpt (an archived run) is refused before any folder."""
+    a = _copy_with(runs[0], tmp_path / "a")
+    b = _copy_with(runs[1], tmp_path / "b")
+    assert main(["evaluate", f"ensemble=[{a},{b}]", "weights=last", "plots=false"]) == 0
+    (out,) = _ensembles(a)
+    chosen = json.loads((out / "metrics.json").read_text())["ensemble"]["model_selection"]
+    assert [m["weights"] for m in chosen] == ["last", "last"]
+    assert all(m["epoch"] == 1 and m["same_as_run"] for m in chosen)  # 1 epoch, selected last
+    shutil.rmtree(b / "checkpoints")
+    before = _folders(a)
+    assert main(["evaluate", f"ensemble=[{a},{b}]", "weights=last"]) == 2
+    line = _one_error_line(capsys)
+    assert str(b / "checkpoints" / "last.ckpt") in line and "missing" in line
+    assert _folders(a) == before

@@ -193,3 +193,22 @@ def test_each_choice_list_is_defined_once():
     assert any("ganad_cli.config.choices.MODEL_NAMES" in where for where in lists.values())
     twice = {", ".join(where) for where in lists.values() if len(where) > 1}
     assert not twice, f"the same list defined twice (keep one, import it): {sorted(twice)}"
+
+
+def test_only_the_command_line_reads_argv_or_prints():
+    """Below cli/, results are returned or logged: no print(), no sys.argv, no sys.exit."""
+    found = []
+    for name, path in modules().items():
+        if layer(name) == LAYERS["cli"]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                found.append(f"{name}:{node.lineno} print()")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "sys"
+                and node.attr in ("argv", "exit")
+            ):
+                found.append(f"{name}:{node.lineno} sys.{node.attr}")
+    assert not found, "below cli/: " + ", ".join(found)

@@ -1,8 +1,10 @@
 """Paper-table presets (conf/experiment/) and scripts/reproduce.py.
 
-The full-size presets are checked by composing them (the published protocol's numbers); every
-preset's --smoke size is run end to end on real MIT-BIH records through the `ganad` CLI, and its
-table must have every cell filled. About 2-3 minutes in all on 2 cores.
+The script reads the arguments; its work lives in ganad_cli.tasks.reproduce* and
+ganad_cli.runs.reproduction, imported from there. The full-size presets are checked by
+composing them (the published protocol's numbers); every preset's --smoke size is run end to
+end on real MIT-BIH records through the `ganad` CLI, and its table must have every cell filled.
+About 2-3 minutes in all on 2 cores.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from ganad_cli.runs.reproduction import InvocationClock
+from ganad_cli.tasks.reproduce import wall_time
+from ganad_cli.tasks.reproduce_jobs import run_jobs
+from ganad_cli.tasks.reproduce_presets import TABLE1_PUBLISHED
+from ganad_cli.tasks.reproduce_tables import af_records
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "reproduce.py"
@@ -234,14 +242,14 @@ def test_resume_refuses_folds_of_another_protocol(tmp_path, compose_train):
         del old["data"][key]
     OmegaConf.save(OmegaConf.create(old), run0 / ".hydra" / "config.yaml")
     with pytest.raises(SystemExit, match="another protocol") as info:
-        reproduce.run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
+        run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
     assert "model.backbone: 'conv1d' -> 'dcgan1d'" in str(info.value)
     assert "data.class_mapping: 'aami' -> 'beatgan'" in str(info.value)
     # the same protocol: the finished fold is kept and nothing runs
     OmegaConf.save(
         compose_train(["experiment=beatgan_mitbih", "data.fold=0"]), run0 / ".hydra" / "config.yaml"
     )
-    reproduce.run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
+    run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
     assert not (tmp_path / "job0.log").exists()
 
 
@@ -384,7 +392,7 @@ def test_smoke_betavaegan_mitbih(tmp_path, mitdb_root):
 def test_smoke_table1(tmp_path, mitdb_root):
     md, out = _smoke("table1", tmp_path, mitdb_root)
     rows = _summary(md)[1:]
-    assert len(rows) == len(reproduce.TABLE1_PUBLISHED) == 7
+    assert len(rows) == len(TABLE1_PUBLISHED) == 7
     assert [r[0] for r in rows].count("Encoder") == 2
     assert "1139.7 ± 483.3" in rows[0][-1]
     assert (out / "runs" / "0" / "bench.csv").is_file()
@@ -445,13 +453,13 @@ def test_every_preset_has_a_smoke_test(preset):
 
 
 def test_invocation_clock_counts_a_killed_call_to_its_last_heartbeat(tmp_path):
-    killed = reproduce.InvocationClock(tmp_path, ["first"], beat=0.05)
+    killed = InvocationClock(tmp_path, ["first"], beat=0.05)
     time.sleep(0.3)
     killed.done.set()  # the process "dies": no stop(), the file keeps the last heartbeat
     killed.thread.join()
     beat_seconds = json.loads((tmp_path / "invocations.json").read_text())[0]["seconds"]
     assert beat_seconds >= 0.2
-    second = reproduce.InvocationClock(tmp_path, ["second"], beat=0.05)
+    second = InvocationClock(tmp_path, ["second"], beat=0.05)
     total = second.stop()
     calls = json.loads((tmp_path / "invocations.json").read_text())
     assert [c["argv"] for c in calls] == [["first"], ["second"]]
@@ -465,17 +473,17 @@ def test_wall_time_says_when_training_began_before_the_first_recorded_call(tmp_p
         "$ ganad train data.fold=0\n[2026-01-01 10:00:00,123][ganad][INFO] - data mitbih\n"
     )
     (tmp_path / "job1.log").write_text("$ ganad train data.fold=1\n")  # no log line yet
-    clock = reproduce.InvocationClock(tmp_path, ["beatgan_mitbih"], beat=60)
+    clock = InvocationClock(tmp_path, ["beatgan_mitbih"], beat=60)
     clock.stop()
     clock.calls[0].update(started="2026-01-01 12:00:00", finished="2026-01-01 13:30:00")
-    text = reproduce.wall_time(clock, tmp_path)
+    text = wall_time(clock, tmp_path)
     assert "summed over the 1 reproduce.py calls" in text
     assert "the first started 2026-01-01 12:00:00)" in text
     assert "Training began earlier, at 2026-01-01 10:00:00" in text
     assert "took 3.50 h of elapsed time" in text
     # training that began inside the recorded calls gets no such sentence
     clock.calls[0]["started"] = "2026-01-01 09:59:59"
-    assert "began earlier" not in reproduce.wall_time(clock, tmp_path)
+    assert "began earlier" not in wall_time(clock, tmp_path)
 
 
 FAKE_TRAIN = """
@@ -520,7 +528,7 @@ def _fake_folds(tmp_path: Path, *specs: str) -> tuple[list[list[str]], Path]:
 def test_run_jobs_gives_a_lone_last_fold_the_freed_cores(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     cmds, runs = _fake_folds(tmp_path, "total=2", "total=14")
-    reproduce.run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
+    run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
     assert (runs / "1" / "metrics.json").is_file()
     lines = [ln.split() for ln in (runs / "1" / "threads.txt").read_text().splitlines()]
     assert {int(epoch) for epoch, _ in lines} == set(range(14))  # no epoch skipped
@@ -535,7 +543,7 @@ def test_run_jobs_hands_each_finished_fold_to_on_done_once(tmp_path, monkeypatch
     seen: list[str] = []
 
     def call() -> None:
-        reproduce.run_jobs(
+        run_jobs(
             cmds,
             runs,
             tmp_path,
@@ -557,7 +565,7 @@ def test_run_jobs_hands_each_finished_fold_to_on_done_once(tmp_path, monkeypatch
 def test_run_jobs_keeps_threads_the_user_fixed(tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     cmds, runs = _fake_folds(tmp_path, "total=1", "total=6")
-    reproduce.run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
+    run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
     threads = {ln.split()[1] for ln in (runs / "1" / "threads.txt").read_text().splitlines()}
     assert threads == {"1"} and "restarting" not in (tmp_path / "job1.log").read_text()
 
@@ -566,7 +574,7 @@ def test_run_jobs_reports_a_failed_fold_after_the_others_finish(tmp_path, monkey
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     cmds, runs = _fake_folds(tmp_path, "total=3", "total=1 fail=1")
     with pytest.raises(SystemExit, match="failed with exit code 3(.|\n)*boom"):
-        reproduce.run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
+        run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
     assert (runs / "0" / "metrics.json").is_file()
 
 
@@ -584,4 +592,4 @@ def test_per_record_rates_count_flagged_normals_per_record(tmp_path):
     assert rates.loc["201", "normals"] == 3 and rates.loc["201", "fp_rate"] == pytest.approx(1 / 3)
     assert rates.loc["201", "sensitivity"] == 1.0 and rates.loc["100", "sensitivity"] == 0.0
     assert per_record_rates(tmp_path / "missing").empty
-    assert reproduce.af_records(None, ["201"]) == set()
+    assert af_records(None, ["201"]) == set()

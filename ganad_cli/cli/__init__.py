@@ -21,6 +21,7 @@ commands:
   data       `ganad data summary data=mitbih ...`: samples per class, record and split
   evaluate   re-score a trained run with other inversion/score/threshold choices, no retraining
              (ganad evaluate run=<run> [score=svm threshold=val_mcc ...]; `-m` sweeps choices)
+             weights=last: the last epoch's networks (checkpoints/last.ckpt), not the selected
              ganad evaluate ensemble=[<run>,<run>,...]: runs of other seeds as one detector
   detect     score every beat of a recording (or windows) with a run's frozen detector
              (ganad detect run=<run> input=<rec.hea|.edf|.csv|.npy> [fs=..] [output=<file.csv>])

@@ -24,6 +24,7 @@ from ganad_cli.config.choices import (
     GAN_LOSSES,
     KACHUEE_SCALES,
     LOGGER_MODES,
+    MITBIH_PRESETS,
     MITBIH_SCALES,
     MODEL_NAMES,
     MODELS_WITHOUT_DISCRIMINATOR,
@@ -155,9 +156,9 @@ def validate_config(cfg: DictConfig) -> None:
     _check(0.0 < d.train_fraction < 1.0, "data.train_fraction", "in (0, 1)", d.train_fraction)
     if d.name == "mitbih":
         _check(
-            d.preprocess in ("beatgan", "kachuee"),
+            d.preprocess in MITBIH_PRESETS,
             "data.preprocess",
-            "one of ('beatgan', 'kachuee')",
+            f"one of {MITBIH_PRESETS}",
             d.preprocess,
         )
     _check(m.latent_dim >= 1, "model.latent_dim", ">= 1", m.latent_dim)

@@ -53,6 +53,7 @@ class Member:
     run_dir: Path
     cfg: DictConfig
     detector: Detector
+    selection: dict  # which weights (`weights=selected|last`, ganad_cli.runs.weights) and epoch
 
 
 def member_paths(value: object) -> list[Path]:
@@ -142,16 +143,21 @@ def prepare_ensemble(eval_cfg: DictConfig) -> list[Member]:
     """Load and check every member before any folder is written."""
     from ganad_cli.inversion.encoder import check_inversion
     from ganad_cli.runs.folder import effective_config, load_run_config
+    from ganad_cli.runs.weights import use_weights, weights_choice
     from ganad_cli.scoring.components import check_compatible
 
+    choice = weights_choice(eval_cfg.get("weights"))
     members = []
     for run_dir in member_paths(to_plain(eval_cfg)["ensemble"]):
         cfg = effective_config(load_run_config(run_dir), eval_cfg)
         validate_config(cfg)
         detector = Detector.load(run_dir / "detector.pt")
+        selection = use_weights(run_dir, detector, choice)
+        if choice == "last":
+            cfg.trainer.select_epoch = "last"
         check_inversion(detector.model, cfg.inversion)
         check_compatible(detector.model, cfg.score)
-        members.append(Member(run_dir, cfg, detector))
+        members.append(Member(run_dir, cfg, detector, selection))
     check_members(members)
     return members
 
@@ -215,6 +221,7 @@ def run_ensemble(eval_cfg: DictConfig, out_dir: Path) -> dict:
         "mean": fitted.mean,
         "std": fitted.std,
         "member_test_auroc": [float(roc_auc_score(splits.test.label, test[n])) for n in names],
+        "model_selection": [m.selection for m in members],
     }
     metrics["objective"] = metrics.get(cfg.get("optimized_metric", "val/auroc"))
     # scores.csv as a run's: steps summed over the members, converged when all converged, and

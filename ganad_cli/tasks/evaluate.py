@@ -8,6 +8,11 @@ never written.
 
 A group choice (`score=svm`) replaces the run's node; `+score.residual_norm=l2` (no choice) changes
 one key of the run's node; both together (`score=residual score.residual_norm=l2`) also work.
+
+`weights=last` re-scores the last training epoch's weights (`<run>/checkpoints/last.ckpt`) instead
+of the epoch the run selected (ganad_cli.runs.weights); with `score.combine=equal` and
+`threshold=normal_quantile` that is the label-free variant. metrics.json's `model_selection` says
+which weights and epoch were used; the effective config's `trainer.select_epoch` is `last` then.
 """
 
 from __future__ import annotations
@@ -32,21 +37,27 @@ from ganad_cli.runs.folder import (
     load_run_detector,
     run_folder,
 )
+from ganad_cli.runs.weights import use_weights, weights_choice
 
 log = logging.getLogger("ganad")
 
 
-def prepare(eval_cfg: DictConfig) -> tuple[Path, DictConfig, Detector]:
-    """Check everything that can be checked before any folder is written."""
+def prepare(eval_cfg: DictConfig) -> tuple[Path, DictConfig, Detector, dict]:
+    """Check everything that can be checked before any folder is written; the run folder, the
+    effective config, the detector holding the chosen weights and the record of that choice."""
     from ganad_cli.scoring.components import check_compatible
 
+    choice = weights_choice(eval_cfg.get("weights"))
     run_dir = run_folder(eval_cfg.get("run"))
     cfg = effective_config(load_run_config(run_dir), eval_cfg)
     validate_config(cfg)
     detector = load_run_detector(run_dir, cfg)
+    selection = use_weights(run_dir, detector, choice)
+    if choice == "last":  # the detector is the last epoch's, whatever the run selected
+        cfg.trainer.select_epoch = "last"
     check_inversion(detector.model, cfg.inversion)
     check_compatible(detector.model, cfg.score)
-    return run_dir, cfg, detector
+    return run_dir, cfg, detector, selection
 
 
 def precheck(overrides: list[str], multirun: bool) -> None:
@@ -80,7 +91,14 @@ def run_evaluation(eval_cfg: DictConfig, out_dir: Path) -> dict:
         from ganad_cli.tasks.ensemble import run_ensemble
 
         return run_ensemble(eval_cfg, out_dir)
-    run_dir, cfg, frozen = prepare(eval_cfg)
+    run_dir, cfg, frozen, selection = prepare(eval_cfg)
+    if selection["weights"] == "last" and selection["same_as_run"]:
+        log.info(
+            "weights=last: %s selected its last epoch (%s) already; the same weights as its "
+            "detector.pt",
+            run_dir,
+            selection["epoch"],
+        )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     splits = make_splits(load_samples(cfg.data), cfg.data)
     shape = splits.train.shape
@@ -96,7 +114,12 @@ def run_evaluation(eval_cfg: DictConfig, out_dir: Path) -> dict:
     t0 = time.perf_counter()
     detector, val_res = fit_detector(model, splits.val, cfg, splits.train)
     metrics = evaluate_into(
-        detector, splits, val_res, out_dir, cfg, extra={"evaluated_run": str(run_dir.resolve())}
+        detector,
+        splits,
+        val_res,
+        out_dir,
+        cfg,
+        extra={"evaluated_run": str(run_dir.resolve()), "model_selection": selection},
     )
     runtime = {
         **metrics.pop("runtime"),
