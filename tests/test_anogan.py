@@ -193,3 +193,50 @@ def test_cutting_the_batch_at_checks_changes_no_result():
         one = anogan_invert(model, x[i : i + 1], **{**kw, "z_init": z0[i : i + 1]})
         assert one.steps.item() == cut.steps[i].item()
         torch.testing.assert_close(one.z[0], cut.z[i], atol=1e-5, rtol=1e-4)
+
+
+def test_lr_drop_divides_a_rows_steps_from_its_first_step_below_the_threshold():
+    """ecgan's ADAPT_LR: below lr_drop_below every later step is lr / lr_drop_factor."""
+    model = _model()
+    torch.manual_seed(2)
+    x = torch.randn(3, 1, 32) * 0.5
+    z0 = torch.randn(3, 8)
+    kw = dict(eps=1e-9, n_max=12, z_init=z0, optimizer="sgd", similarity="l2")
+    # a threshold met at step 0: the whole search runs at lr / 10
+    dropped = anogan_invert(model, x, lr=0.5, lr_drop_below=1e9, lr_drop_factor=10.0, **kw)
+    slow = anogan_invert(model, x, lr=0.05, **kw)
+    torch.testing.assert_close(dropped.z, slow.z, atol=1e-6, rtol=1e-5)
+    # a threshold never met, or a factor of 1: no drop
+    plain = anogan_invert(model, x, lr=0.5, **kw)
+    for extra in (dict(lr_drop_below=1e-12), dict(lr_drop_below=1e9, lr_drop_factor=1.0)):
+        same = anogan_invert(model, x, lr=0.5, **kw, **extra)
+        torch.testing.assert_close(same.z, plain.z, atol=1e-6, rtol=1e-5)
+
+
+def test_lr_drop_per_row_as_at_batch_size_one():
+    """Rows cross the threshold at different steps; cutting the batch keeps each row's drop."""
+    model = _model()
+    x, z0 = _mixed(model)
+    kw = dict(eps=0.008, n_max=60, z_init=z0, check_every=3, lr_drop_below=0.02)
+    cut = anogan_invert(model, x, compact_below=1.0, **kw)
+    plain = anogan_invert(model, x, compact_below=1.0, **{**kw, "lr_drop_below": None})
+    assert not torch.equal(cut.steps, plain.steps)  # the drop changes some searches
+    for i in (0, 5, 11):
+        one = anogan_invert(model, x[i : i + 1], **{**kw, "z_init": z0[i : i + 1]})
+        assert one.steps.item() == cut.steps[i].item()
+        torch.testing.assert_close(one.z[0], cut.z[i], atol=1e-5, rtol=1e-4)
+
+
+def test_lr_drop_keys_are_checked(compose_train):
+    import pytest
+
+    from ganad_cli.config import validate_config
+    from ganad_cli.errors import GanadInputError
+
+    validate_config(compose_train(["inversion.lr_drop_below=0.05", "inversion.lr_drop_factor=10"]))
+    for bad, key in (
+        ("lr_drop_below=0", "lr_drop_below"),
+        ("lr_drop_factor=0.5", "lr_drop_factor"),
+    ):
+        with pytest.raises(GanadInputError, match=f"inversion.{key}"):
+            validate_config(compose_train([f"inversion.{bad}"]))

@@ -12,7 +12,7 @@ import torch
 from omegaconf import OmegaConf
 
 from ganad_cli.cli import main
-from ganad_cli.tasks.bench import bench_subset, plan_rows
+from ganad_cli.tasks.bench import bench_subset, plan_rows, row_config
 
 GRID = [
     "bench.n=24",
@@ -208,3 +208,18 @@ def test_every_timed_batch_shape_is_warmed_up(smoke_run, monkeypatch):
     first_timed = next(i for i, (_, n_max) in enumerate(calls) if n_max == 6)
     warmed = {n for n, _ in calls[:first_timed]}
     assert {n for n, n_max in calls if n_max == 6} == {4, 2} and warmed == {4, 2}
+
+
+def test_anogan_rows_start_where_the_runs_inversion_init_says():
+    """experiment=table1 sets inversion.init=encoder (ecgan's z0 = E(x)): its anogan rows take
+    it; by default, and for an encoder_then_anogan run, anogan rows start from the prior."""
+    row = {"inversion": "anogan", "eps": 0.05, "n_max": 10, "batch": 4}
+    table1 = {"name": "encoder", "init": "encoder", "lr": 0.01, "lr_drop_below": 0.05}
+    cfg = row_config(table1, row)
+    assert (cfg["name"], cfg["init"], cfg["lr_drop_below"]) == ("anogan", "encoder", 0.05)
+    assert row_config({"name": "encoder", "init": "prior"}, row)["init"] == "prior"
+    assert row_config({"name": "anogan"}, row)["init"] == "prior"
+    own = {"name": "encoder_then_anogan", "init": "encoder"}
+    assert row_config(own, row)["init"] == "prior"
+    both = {**row, "inversion": "encoder_then_anogan"}
+    assert row_config({"name": "anogan", "init": "prior"}, both)["init"] == "encoder"

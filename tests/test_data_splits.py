@@ -118,12 +118,43 @@ def test_ecgan_preset_85_15(mit):
     test_normal = int((s.test.label == 0).sum())
     assert test_normal == n_normal - int(np.ceil(0.85 * n_normal))
     n_val_normal = int((s.val.label == 0).sum())
-    # anomalies shared between validation and test in proportion to their normals
-    share = test_normal / (test_normal + n_val_normal)
+    # fold 0 is ecgan's first chunk of ceil(n / 5) train+validation normals
+    per_fold = int(np.ceil(np.ceil(0.85 * n_normal) / 5))
+    assert n_val_normal == per_fold
+    # anomalies shared between validation and test in proportion to test normals and chunk size
+    share = test_normal / (test_normal + per_fold)
     n_anom = int((samples.label == 1).sum())
     assert int(s.test.label.sum()) == int(np.ceil(n_anom * share))
     assert int(s.val.label.sum()) == n_anom - int(np.ceil(n_anom * share))
     assert len(s.train) + len(s.val) + len(s.test) == len(samples)
+
+
+def _normals_and_vs(n_normal: int, n_anomalous: int) -> Samples:
+    cls = np.array(["N"] * n_normal + ["V"] * n_anomalous)
+    x = np.arange(len(cls), dtype=np.float32).reshape(-1, 1, 1).repeat(4, axis=2)
+    return Samples(x=x, cls=cls, group=np.array(["g"] * len(cls)))
+
+
+def test_ecgan_folds_are_chunks_of_ceil_n_over_folds(compose_train):
+    """26 normals: ceil(0.85 * 26) = 23 train+validation, chunks of ceil(23 / 5) = 5: 5, 5, 5,
+    5, 3 (np.array_split would give 5, 5, 5, 4, 4); the test set is the same for every fold."""
+    base = ["data.split=ecgan", "data.batch_size=2"]
+    samples = _normals_and_vs(26, 10)
+    sizes, tests = [], []
+    for fold in range(5):
+        s = make_splits(samples, compose_train([*base, f"data.fold={fold}"]).data)
+        sizes.append(int((s.val.label == 0).sum()))
+        assert len(s.train) == 23 - sizes[-1]
+        tests.append(s.test.x[:, 0, 0].tolist())
+    assert sizes == [5, 5, 5, 5, 3]
+    assert all(t == tests[0] for t in tests)
+    # test share 3 / (3 + 5) of the 10 anomalies, rounded up
+    assert int(np.sum(np.isin(tests[0], np.arange(26, 36)))) == 4
+    # 7 normals: 6 train+validation in chunks of 2 are only 3 folds
+    few = _normals_and_vs(7, 4)
+    make_splits(few, compose_train([*base, "data.batch_size=1", "data.fold=2"]).data)
+    with pytest.raises(GanadInputError, match=r"data\.fold.*3 folds"):
+        make_splits(few, compose_train([*base, "data.batch_size=1", "data.fold=3"]).data)
 
 
 def test_val_anomaly_fraction_intra(mit):
@@ -220,3 +251,38 @@ def test_inter_patient_validates_on_whole_records_holding_every_class(compose_tr
     cfg = compose_train([*base, "data.seed=0", only, "data.val_required_classes=[S,V,F]"])
     s = make_splits(_ds1_like(), cfg.data)
     assert "F" in s.info["val_missing_classes"] and len(s.info["groups"]["train"]) >= 1
+
+
+def test_mitbih_kachuee_beats_scaled_per_split_as_ecgan(mit, compose_train):
+    """data.scale=ecgan on our Kachuee extraction: each split min-max to [-1, 1] on its own;
+    the windows' [0, 1] and the zero padding make that 2x - 1 here."""
+    from ganad_cli.config import validate_config
+
+    base = ["data.preprocess=kachuee", "data.split=ecgan", "data.records=[100,105]"]
+    samples, cfg = mit(*base, "data.scale=ecgan")
+    plain = make_splits(samples, mit(*base)[1])
+    s = make_splits(load_samples(cfg), cfg)
+    assert s.test.x.shape[2] == 187  # Kachuee's length, no resampling
+    for name in ("train", "val", "test"):
+        x, x0 = getattr(s, name).x, getattr(plain, name).x
+        assert s.info["scale"][name] == [0.0, 1.0]
+        assert x.min() == -1.0 and x.max() == 1.0 and np.allclose(x, 2.0 * x0 - 1.0)
+    validate_config(compose_train(["data=mitbih", *base, "data.scale=ecgan"]))
+    with pytest.raises(GanadInputError, match=r"data\.scale.*preprocess=kachuee"):
+        validate_config(compose_train(["data=mitbih", "data.scale=ecgan"]))
+    with pytest.raises(GanadInputError, match=r"data\.scale"):
+        validate_config(compose_train(["data=mitbih", "data.scale=global"]))
+
+
+def test_detect_cuts_kachuee_beats_on_the_ecgan_scale(compose_train):
+    """`ganad detect` on a recording: a data.scale=ecgan run's beats map from [0, 1] by 2x - 1."""
+    from ganad_cli.evaluation.beatscore import _cut
+
+    t = np.arange(360 * 20) / 360.0
+    signal = (np.sin(2 * np.pi * 1.2 * t) ** 21)[:, None]
+    beats = np.arange(200, len(t) - 400, 300)
+    base = ["data=mitbih", "data.preprocess=kachuee"]
+    plain, _ = _cut(compose_train(base).data, signal, 360, beats)
+    scaled, _ = _cut(compose_train([*base, "data.scale=ecgan"]).data, signal, 360, beats)
+    assert plain.min() >= 0.0 and plain.max() <= 1.0 and scaled.dtype == np.float32
+    assert np.allclose(scaled, 2.0 * plain - 1.0, atol=1e-6)

@@ -54,16 +54,37 @@ def data_cfg(compose_train, csvs):
     return make
 
 
-def test_loads_both_files_with_classes_and_ecgan_scale(data_cfg, csvs):
+def test_loads_both_files_with_classes_and_global_scale(data_cfg, csvs):
     s = load_samples(data_cfg())
     raw = np.concatenate([np.loadtxt(f, delimiter=",") for f in csvs])
     assert s.x.shape == (len(raw), 1, 187)
     assert (s.group == "train").sum() == 360 and (s.group == "test").sum() == 130
     assert list(s.cls[:3]) == ["N", "N", "N"] and set(s.cls) == {"N", "S", "V", "F", "Q"}
     assert (s.cls == "Q").sum() == 2 * (12 + 6)  # st_shift and noise_burst are both class 4
-    # scale=ecgan: the pooled beats' min-max to [-1, 1]; Kachuee's [0, 1] becomes 2x - 1
+    # scale=global (the default): the pooled beats' min-max to [-1, 1]; [0, 1] becomes 2x - 1
     assert s.x.min() == -1.0 and s.x.max() == 1.0
     assert np.allclose(s.x[:, 0], 2.0 * raw[:, :-1] - 1.0, atol=1e-6)
+
+
+def test_scale_ecgan_maps_each_split_by_its_own_range(data_cfg, csvs):
+    """ecgan's scale_to_unit_circle on train, validation and test separately: a split whose
+    beats span [0.1, 0.6] maps that range to [-1, 1], not the pooled range."""
+    rows = np.loadtxt(csvs[1], delimiter=",")
+    rows[:, :-1] = 0.1 + 0.5 * rows[:, :-1]  # the test file's beats in [0.1, 0.6]
+    write(csvs[1], rows)
+    cfg = data_cfg("data.scale=ecgan")
+    raw = load_samples(data_cfg("data.scale=none"))
+    assert np.array_equal(load_samples(cfg).x, raw.x)  # nothing scaled before the split
+    s = make_splits(load_samples(cfg), cfg)
+    plain = make_splits(raw, data_cfg("data.scale=none"))
+    for name in ("train", "val", "test"):
+        x, x0 = getattr(s, name).x, getattr(plain, name).x
+        lo, hi = float(x0.min()), float(x0.max())
+        assert x.min() == -1.0 and x.max() == 1.0
+        assert np.allclose(x, 2.0 * (x0 - lo) / (hi - lo) - 1.0, atol=1e-6)
+        assert s.info["scale"][name] == pytest.approx([lo, hi])
+    assert s.info["scale"]["test"] == pytest.approx([0.1, 0.6])
+    assert s.info["scale"]["train"] == pytest.approx([0.0, 1.0])
 
 
 def test_scale_none_beat_and_resample(data_cfg, csvs):
@@ -229,3 +250,30 @@ def test_tiny_beta_vaegan_training_writes_metrics(csvs, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["test/auroc"] <= 1.0
     assert metrics["test/n"] == 130
+
+
+def test_tiny_betavaegan_kachuee_preset_trains_on_ecgan_scaled_splits(csvs, tmp_path):
+    """experiment=betavaegan_kachuee end to end, tiny: pooled files, ecgan's folds and per-split
+    scale, the SVM on ecgan's three components."""
+    os.environ.setdefault("CI", "true")
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "experiment=betavaegan_kachuee",
+        f"data.train_csv={csvs[0]}",
+        f"data.test_csv={csvs[1]}",
+        "data.batch_size=32",
+        "model.base_channels=8",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "plots=false",
+        f"hydra.run.dir={out}",
+    ]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= metrics["test/auroc"] <= 1.0
+    data = metrics["data"]
+    # 400 normals: 340 train+validation in chunks of ceil(340 / 5) = 68, 60 test normals
+    assert data["class_counts"]["val"]["N"] == 68 and data["class_counts"]["test"]["N"] == 60
+    assert set(data["scale"]) == {"train", "val", "test"}
+    assert metrics["test/components"] == ["residual", "feature_matching", "latent_norm"]

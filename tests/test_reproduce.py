@@ -167,11 +167,13 @@ def test_betavaegan_and_table1_presets(compose_train):
     cfg = compose_train(["experiment=betavaegan_mitbih"])
     validate_config(cfg)
     d = cfg.data
-    assert (d.preprocess, d.resample_length, list(d.normal_classes)) == ("kachuee", 160, ["N"])
+    assert (d.preprocess, d.resample_length, list(d.normal_classes)) == ("kachuee", None, ["N"])
+    assert d.scale == "ecgan"  # each split min-max to [-1, 1], as ecgan scales for its tanh G
     assert (d.split, d.train_fraction, d.folds) == ("ecgan", 0.85, 5)
     assert cfg.model.name == "beta_vaegan" and cfg.inversion.name == "encoder"
     assert (cfg.score.name, cfg.score.combine) == ("svm", "svm")
-    assert len(cfg.score.components) == 4
+    # ecgan's three: reconstruction, feature ("discrimination") error, latent norm
+    assert list(cfg.score.components) == ["residual", "feature_matching", "latent_norm"]
 
     t1 = compose_train(["experiment=table1"])
     validate_config(t1)

@@ -25,6 +25,7 @@ from ganad_cli.config.choices import (
     KACHUEE_SCALES,
     LOGGER_MODES,
     MITBIH_PRESETS,
+    MITBIH_SCALES,
     MODEL_NAMES,
     MODELS_WITHOUT_DISCRIMINATOR,
     OUTPUT_ACTIVATIONS,
@@ -74,6 +75,14 @@ def _check_data(d: DictConfig) -> None:
         _check(d.kachuee_window_s > 0, "data.kachuee_window_s", "> 0", d.kachuee_window_s)
         _count(d.kachuee_length, "data.kachuee_length", 1)
         _count(d.resample_length, "data.resample_length", 16, allow_null=True)
+        _check(d.scale in MITBIH_SCALES, "data.scale", f"one of {MITBIH_SCALES}", d.scale)
+        _check(
+            d.scale != "ecgan" or d.preprocess == "kachuee",
+            "data.scale",
+            "none with data.preprocess=beatgan (its beats are each min-max scaled to [-1, 1]; "
+            "ecgan needs data.preprocess=kachuee)",
+            d.scale,
+        )
     if d.name == "kachuee_csv":
         _count(d.resample_length, "data.resample_length", 16, allow_null=True)
         _check(d.scale in KACHUEE_SCALES, "data.scale", f"one of {KACHUEE_SCALES}", d.scale)

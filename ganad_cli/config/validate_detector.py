@@ -41,6 +41,9 @@ def validate_inversion(inv: DictConfig) -> None:
         inv.lr_schedule,
     )
     _check(0 < inv.lr_gamma <= 1, "inversion.lr_gamma", "in (0, 1]", inv.lr_gamma)
+    drop, factor = inv.lr_drop_below, inv.lr_drop_factor
+    _check(drop is None or drop > 0, "inversion.lr_drop_below", "null or > 0", drop)
+    _check(factor >= 1, "inversion.lr_drop_factor", ">= 1", factor)
     _check(
         inv.restriction in RESTRICTIONS,
         "inversion.restriction",

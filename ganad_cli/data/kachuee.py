@@ -12,9 +12,10 @@ ecgan (emundo/ecgan) reads the same two files (ecgan/preprocessing/preprocessor.
   NaN is an input error naming the file and row.
 - `data.resample_length`: null keeps the 187 samples (as ecgan does for this data set); a length
   interpolates each beat linearly.
-- `data.scale`: none (Kachuee's [0, 1]) | ecgan (min-max of all beats read to [-1, 1], ecgan's
-  scale_to_unit_circle for its tanh generator: trainer.py:160-164, miscellaneous.py:354-357) |
-  beat (each beat min-max to [-1, 1]).
+- `data.scale`: none (Kachuee's [0, 1]) | ecgan (after the split, each split min-max to [-1, 1]
+  by its own range, ecgan's scale_to_unit_circle for its tanh generator: trainer.py:160-164,
+  269-271, miscellaneous.py:354-357; `ganad_cli.data.scaling`) | global (min-max of all beats
+  read to [-1, 1], before the split) | beat (each beat min-max to [-1, 1]).
 - Each beat's group is the file it came from ("train" or "test"), which `data.split=files` uses;
   `data.split=ecgan` pools both files as ecgan does (preprocessor.py:126-136).
 """
@@ -126,13 +127,13 @@ def scale(x: np.ndarray, how: str) -> np.ndarray:
         raise GanadInputError(
             f"config key 'data.scale' must be one of {list(KACHUEE_SCALES)}, got {how!r}"
         )
-    if how == "ecgan":
+    if how == "global":
         lo, hi = float(x.min()), float(x.max())
         return 2.0 * (x - lo) / (hi - lo if hi > lo else 1.0) - 1.0
     if how == "beat":
         lo, hi = x.min(axis=1, keepdims=True), x.max(axis=1, keepdims=True)
         return 2.0 * (x - lo) / np.where(hi > lo, hi - lo, 1.0) - 1.0
-    return x
+    return x  # none, or ecgan: each split on its own, after the split (make_splits)
 
 
 def load_kachuee_csv(cfg: DictConfig) -> Samples:

@@ -6,9 +6,11 @@
   validation. Of the anomalies not used for contamination, `val_anomaly_fraction` go to
   validation (so score weights and tau can use labels there), the rest to test.
 - ecgan (emundo/ecgan "normal only" split): `train_fraction` (0.85) of the normals form
-  train+validation, the other 15 % are test; train+validation normals are cut into `folds` folds
-  and fold `fold` is validation. Anomalies are shared between validation and test in proportion
-  to their normal counts (so validation holds labelled anomalies by construction).
+  train+validation, the other 15 % are test; train+validation normals are cut into chunks of
+  ceil(n / `folds`) as ecgan cuts them (ecgan/utils/splitting.py:116-117; the last chunk is the
+  smaller one) and chunk `fold` is validation. Anomalies are shared between validation and test in
+  proportion to the test normals and the chunk size (splitting.py:119-124), the same for every
+  fold (so validation holds labelled anomalies by construction).
 - inter_patient: whole groups (records/patients) per split, never one group in two splits. Test
   groups are `test_groups` (MIT-BIH: de Chazal DS2) or, when unset, seeded group folds; the train
   groups (DS1) are divided group-wise into training and validation groups: `val_fraction` of them
@@ -20,6 +22,9 @@
   "test". The test file is the test set; of the train file, `val_fraction` of the normals (seeded)
   and `val_anomaly_fraction` of the anomalies not used for contamination go to validation, the
   other normals to training (its remaining anomalies are not used). `folds`/`fold` are not used.
+
+`data.scale=ecgan` (data=kachuee_csv, data=mitbih): after the split, each split is min-max scaled
+to [-1, 1] by its own range, as ecgan does (`ganad_cli.data.scaling`).
 
 Contamination (Lambda = `contamination`, the survey's definition): the share of anomalies in the
 training set, which the GAN treats as normal: round(Lambda / (1 - Lambda) * training normals)
@@ -40,6 +45,7 @@ from omegaconf import DictConfig
 
 from ganad_cli.config.choices import DATA_SPLITS
 from ganad_cli.data.base import Samples, Splits
+from ganad_cli.data.scaling import scale_each_split
 from ganad_cli.errors import GanadInputError
 
 
@@ -109,12 +115,20 @@ def _ecgan(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple
     anomaly_idx = rng.permutation(np.flatnonzero(samples.label == 1))
     n_tv = ceil(len(normal_idx) * cfg.train_fraction)
     train_val, test_normal = normal_idx[:n_tv], normal_idx[n_tv:]
-    folds = np.array_split(train_val, cfg.folds)
+    per_fold = ceil(n_tv / cfg.folds)
+    folds = [train_val[i : i + per_fold] for i in range(0, n_tv, per_fold)]
+    if cfg.fold >= len(folds):
+        raise GanadInputError(
+            f"config key 'data.fold' = {cfg.fold}: data.split=ecgan cuts the {n_tv} "
+            f"train+validation normals into chunks of ceil({n_tv} / {cfg.folds}) = {per_fold}, "
+            f"which gives {len(folds)} folds; expected a fold below {len(folds)} or more normals"
+        )
     val_normal = folds[cfg.fold]
     train_normal = np.concatenate([f for i, f in enumerate(folds) if i != cfg.fold])
 
     contam, anomaly_rest = _contaminate(anomaly_idx, len(train_normal), cfg)
-    share = len(test_normal) / max(1, len(test_normal) + len(val_normal))
+    # ecgan's share uses the chunk size, so every fold has the same test set
+    share = len(test_normal) / max(1, len(test_normal) + per_fold)
     n_test_anom = ceil(len(anomaly_rest) * share)
     test_anom, val_anom = anomaly_rest[:n_test_anom], anomaly_rest[n_test_anom:]
     info = {"train_fraction": float(cfg.train_fraction)}
@@ -267,6 +281,8 @@ def make_splits(samples: Samples, cfg: DictConfig) -> Splits:
     }
     if samples.image_shape is not None:
         splits.info["image_shape"] = list(samples.image_shape)
+    if cfg.get("scale") == "ecgan":
+        splits.info["scale"] = scale_each_split(splits)
     check_splits(splits, cfg)
     return splits
 

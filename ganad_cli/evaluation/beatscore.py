@@ -27,6 +27,7 @@ from ganad_cli.data.beats import compare_beats, qrs_detect, resample_ratio
 from ganad_cli.data.mitbih import MITBIH_FS, _beatgan, _kachuee, bandpass
 from ganad_cli.data.recording import Recording, aami_class, choose_channels
 from ganad_cli.data.rhythm import CONTEXT_FEATURES, RR_FEATURES, rr_features, template_mse
+from ganad_cli.data.scaling import to_unit_interval
 from ganad_cli.detector import Detector
 from ganad_cli.errors import GanadInputError
 
@@ -86,6 +87,10 @@ def _cut(data, signal: np.ndarray, fs: float, beats: np.ndarray) -> tuple[np.nda
         x, keep = _beatgan(signal, beats, int(data.beatgan_before), int(data.beatgan_after))
     else:
         x, keep = _kachuee(signal, int(fs), beats, data)
+        if data.get("scale") == "ecgan":
+            # the splits' per-split map is 2x - 1 whenever a split holds a 0 and a 1 (the
+            # windows' min-max and the zero padding); a recording maps from Kachuee's [0, 1]
+            return to_unit_interval(x, 0.0, 1.0), keep
     return x.astype(np.float32), keep  # as data.mitbih stores them
 
 

@@ -18,15 +18,20 @@ batch, and the start that ends with the lowest dissimilarity is kept.
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import weakref
-
 import torch
 
 from ganad_cli.config.choices import LR_SCHEDULES, RESTRICTIONS  # noqa: F401 (re-exported)
 from ganad_cli.config.schema.detection import InversionConfig
 from ganad_cli.inversion.criteria import dissimilarity, target_features
+from ganad_cli.inversion.runtime import (  # noqa: F401 (re-exported)
+    AMP_DTYPES,
+    autocast,
+    device_flags,
+    fold_batchnorm,
+    folded_networks,
+    frozen,
+    to_device,
+)
 from ganad_cli.models.base import GanadModule
 from ganad_cli.progress import bar
 from ganad_cli.types import InversionResult
@@ -38,143 +43,11 @@ TRUNCATION = DEFAULTS.truncation  # |z_i| bound of the truncated region for rest
 CHECK_EVERY = DEFAULTS.check_every
 # at a check, a batch with at most this fraction of its rows still searching is cut down to them
 COMPACT_BELOW = DEFAULTS.compact_below
-AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
-
-
-@contextlib.contextmanager
-def frozen(module: torch.nn.Module):
-    """Eval mode and no parameter gradients; restores both afterwards."""
-    was_training = module.training
-    flags = [p.requires_grad for p in module.parameters()]
-    module.eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
-        module.train(was_training)
-
-
-_FOLDABLE = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.ConvTranspose1d)
-
-
-def _fold_pair(layer: torch.nn.Module, bn: torch.nn.modules.batchnorm._BatchNorm) -> None:
-    """Fold an eval-mode BatchNorm that follows `layer` into the layer's weight and bias."""
-    scale = torch.rsqrt(bn.running_var + bn.eps)
-    if bn.weight is not None:
-        scale = scale * bn.weight
-    shift = -bn.running_mean * scale + (bn.bias if bn.bias is not None else 0.0)
-    out_dim = 1 if isinstance(layer, torch.nn.ConvTranspose1d) else 0  # output-channel axis
-    view = [1] * layer.weight.dim()
-    view[out_dim] = -1
-    bias = layer.bias if layer.bias is not None else torch.zeros_like(scale)
-    layer.weight = torch.nn.Parameter(layer.weight * scale.view(view), requires_grad=False)
-    layer.bias = torch.nn.Parameter(bias * scale + shift, requires_grad=False)
-
-
-def fold_batchnorm(module: torch.nn.Module) -> torch.nn.Module:
-    """A copy of an eval-mode module with every BatchNorm that directly follows a linear/conv
-    layer inside an nn.Sequential folded into that layer: the same function with fewer ops
-    (about 25% less time per search step for the conv1d generators on CPU)."""
-    folded = copy.deepcopy(module)
-    for seq in folded.modules():
-        if not isinstance(seq, torch.nn.Sequential):
-            continue
-        names = list(seq._modules)
-        for a, b in zip(names, names[1:]):
-            layer, bn = seq._modules[a], seq._modules[b]
-            if (
-                isinstance(layer, _FOLDABLE)
-                and isinstance(bn, torch.nn.modules.batchnorm._BatchNorm)
-                and not bn.training
-                and bn.running_var is not None
-                and getattr(layer, "groups", 1) == 1
-            ):
-                _fold_pair(layer, bn)
-                seq._modules[b] = torch.nn.Identity()
-    return folded
-
-
-_FOLDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _state_key(net: torch.nn.Module) -> tuple:
-    """Changes whenever a parameter or buffer is replaced or modified in place."""
-    return tuple((t.data_ptr(), t._version) for t in (*net.parameters(), *net.buffers()))
-
-
-@contextlib.contextmanager
-def folded_networks(model: GanadModule, names: tuple[str, ...] = ("generator", "encoder")):
-    """Swap the model's generator/encoder for BatchNorm-folded copies while inverting (eval mode
-    only); the originals are put back afterwards."""
-    saved = {}
-    for name in names:
-        net = getattr(model, name, None)
-        if isinstance(net, torch.nn.Module) and not net.training:
-            saved[name] = net
-            key = _state_key(net)
-            cached = _FOLDED.get(net)
-            if cached is None or cached[0] != key:  # weights changed since: fold again
-                cached = (key, fold_batchnorm(net))
-                _FOLDED[net] = cached
-            setattr(model, name, cached[1])
-    try:
-        yield model
-    finally:
-        for name, net in saved.items():
-            setattr(model, name, net)
-
-
-def autocast(device: torch.device, amp: str = "none"):
-    """torch.autocast for `amp` (bf16 on CPU and CUDA, fp16 on CUDA only), or a no-op for none."""
-    if amp in (None, "none"):
-        return contextlib.nullcontext()
-    if amp not in AMP_DTYPES:
-        raise ValueError(f"unknown amp {amp!r}; expected none, bf16 or fp16")
-    if amp == "fp16" and device.type != "cuda":
-        raise ValueError("amp=fp16 needs a CUDA device; use bf16 on the CPU")
-    return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
-
-
-@contextlib.contextmanager
-def device_flags(device: torch.device, tf32: bool = False):
-    """While inverting on CUDA: cudnn.benchmark (the shapes are fixed for a whole search) and
-    TF32 matmuls/convolutions when `tf32`; every flag is restored afterwards."""
-    if device.type != "cuda":
-        yield
-        return
-    saved = (
-        torch.backends.cudnn.benchmark,
-        torch.backends.cuda.matmul.allow_tf32,
-        torch.backends.cudnn.allow_tf32,
-    )
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
-    torch.backends.cudnn.allow_tf32 = bool(tf32)
-    try:
-        yield
-    finally:
-        (
-            torch.backends.cudnn.benchmark,
-            torch.backends.cuda.matmul.allow_tf32,
-            torch.backends.cudnn.allow_tf32,
-        ) = saved
-
-
-def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """x on `device`; a CPU tensor bound for CUDA goes through pinned memory, non-blocking."""
-    if x.device == device:
-        return x
-    if device.type == "cuda" and x.device.type == "cpu":
-        return x.pin_memory().to(device, non_blocking=True)
-    return x.to(device)
 
 
 def _make_optimizer(kind: str, z: torch.Tensor, lr: float, momentum: float):
@@ -231,13 +104,18 @@ def _search_chunk(
     check_every: int = CHECK_EVERY,
     compact_below: float = COMPACT_BELOW,
     amp: str = DEFAULTS.amp,
+    lr_drop_below: float | None = DEFAULTS.lr_drop_below,
+    lr_drop_factor: float = DEFAULTS.lr_drop_factor,
 ) -> InversionResult:
     """Masked search: a row is recorded (z, x_hat, dissimilarity, step) on the step it first gets
     below eps and is frozen from then on (its loss term is masked out and its z restored after
     each update), while it keeps passing through G with the others. The only host read is the
     number of rows still searching, every `check_every` steps: at 0 the chunk ends; at or below
     `compact_below` of the rows in the batch, the batch is cut down to them (z, x and the
-    optimiser state), so finished rows stop costing compute (0 = never cut)."""
+    optimiser state), so finished rows stop costing compute (0 = never cut). With
+    `lr_drop_below`, a row's steps are divided by `lr_drop_factor` from the first step its
+    dissimilarity is below it (ecgan's ADAPT_LR); the offered optimisers' steps are linear in the
+    learning rate, so that is the row's learning rate divided, as at batch size 1."""
     n = len(x)
     device = x.device
     z_out = z0.detach().clone()
@@ -256,6 +134,7 @@ def _search_chunk(
     mode = model.latent_mode_norm()
     f_x = target_features(model, x, similarity)  # f(x) once, for the feature-based losses
     check_every = max(int(check_every), 1)
+    lr_scale = torch.ones(n, 1, dtype=z.dtype, device=device) if lr_drop_below else None
     for t in range(n_max + 1):
         last = t == n_max
         with torch.set_grad_enabled(not last), autocast(device, amp):
@@ -275,6 +154,8 @@ def _search_chunk(
         active = active & ~stop
         if last:
             break
+        if lr_scale is not None:  # once below the threshold, the row's lr stays divided
+            lr_scale.masked_fill_((d < lr_drop_below).unsqueeze(1), 1.0 / lr_drop_factor)
         check = t % check_every == 0
         if check:
             left = int(active.sum())
@@ -291,8 +172,12 @@ def _search_chunk(
             z = _compact(opt, z, keep)
             xa, rows, active = xa[keep], rows[keep], active[keep]
             f_x = f_x[keep] if f_x is not None else None
+            lr_scale = lr_scale[keep] if lr_scale is not None else None
+        z_before = z.detach().clone() if lr_scale is not None else None
         opt.step()
         with torch.no_grad():
+            if z_before is not None:
+                z.copy_(z_before + lr_scale * (z - z_before))
             if restriction == "clamp":
                 z.clamp_(-truncation, truncation)
             # stopped rows keep the z they stopped at (their optimiser state no longer matters:
@@ -336,6 +221,8 @@ def anogan_invert(
     compact_below: float = COMPACT_BELOW,
     amp: str = DEFAULTS.amp,
     tf32: bool = DEFAULTS.tf32,
+    lr_drop_below: float | None = DEFAULTS.lr_drop_below,
+    lr_drop_factor: float = DEFAULTS.lr_drop_factor,
 ) -> InversionResult:
     """Invert every row of x. Initial z is drawn once for all rows (so results do not depend on
     batch_size); with `restarts` K > 1 each row is searched from K starts and the best kept
@@ -375,6 +262,8 @@ def anogan_invert(
         check_every=check_every,
         compact_below=compact_below,
         amp=amp,
+        lr_drop_below=lr_drop_below,
+        lr_drop_factor=lr_drop_factor,
     )
     k = restarts
     parts = []

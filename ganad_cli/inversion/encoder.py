@@ -6,15 +6,9 @@ import torch
 
 from ganad_cli.config.choices import uses_encoder
 from ganad_cli.errors import GanadInputError
-from ganad_cli.inversion.anogan import (
-    DEFAULTS,
-    autocast,
-    device_flags,
-    folded_networks,
-    frozen,
-    to_device,
-)
+from ganad_cli.inversion.anogan import DEFAULTS
 from ganad_cli.inversion.criteria import dissimilarity
+from ganad_cli.inversion.runtime import autocast, device_flags, folded_networks, frozen, to_device
 from ganad_cli.models.base import GanadModule
 from ganad_cli.types import InversionResult
 

@@ -91,6 +91,8 @@ def invert(
         truncation=g("truncation"),
         check_every=g("check_every"),
         compact_below=g("compact_below"),
+        lr_drop_below=g("lr_drop_below"),
+        lr_drop_factor=g("lr_drop_factor"),
         **common,
     )
 

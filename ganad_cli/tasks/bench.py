@@ -2,11 +2,13 @@
 
 On N test samples of a trained run (a seeded subset, stratified by label so both classes stay in
 it), every row of the grid inversion x eps x n_max x batch size inverts all N samples with the
-run's frozen model, scores them with the run's fitted score combination, and records
-ms per sample (mean +- std over timed batches; whole passes are repeated until `min_timings`
-timings exist), samples per second, mean steps, fraction converged and test AUROC.
-A short untimed warm-up precedes every row; CUDA is synchronised around each timed batch.
-Writes bench.csv and bench.md (laid out like Table 1 of the survey) into the run folder.
+run's frozen model (the `anogan` rows start where the run's inversion.init says, the prior by
+default; `encoder_then_anogan` rows at E(x)), scores them with the run's fitted score
+combination, and records ms per sample (mean +- std over timed batches; whole passes are
+repeated until `min_timings` timings exist), samples per second, mean steps, fraction
+converged and test AUROC. A short untimed warm-up precedes every row; CUDA is synchronised
+around each timed batch. Writes bench.csv and bench.md (laid out like Table 1 of the survey)
+into the run folder.
 """
 
 from __future__ import annotations
@@ -38,7 +40,18 @@ from ganad_cli.runs.folder import load_run_detector
 
 log = logging.getLogger("ganad")
 
-SHOWN_KEYS = ("lr", "optimizer", "lr_schedule", "similarity", "restarts", "restriction", "seed")
+SHOWN_KEYS = (
+    "lr",
+    "optimizer",
+    "lr_schedule",
+    "lr_drop_below",
+    "lr_drop_factor",
+    "similarity",
+    "init",
+    "restarts",
+    "restriction",
+    "seed",
+)
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:
@@ -138,7 +151,11 @@ def row_config(base: dict, row: dict) -> dict:
     if row["inversion"] == "encoder_then_anogan":
         cfg["init"] = "encoder"
     elif row["inversion"] == "anogan":
-        cfg["init"] = "prior"
+        # the run's start of a plain search: inversion.init (prior unless the run sets it;
+        # experiment=table1 sets encoder, ecgan's z0 = E(x)); an encoder_then_anogan run's own
+        # start is E(x) by its name, and its anogan rows start from the prior
+        own = base.get("init", "prior") if base.get("name") != "encoder_then_anogan" else "prior"
+        cfg["init"] = own
     if row["eps"] is not None:
         cfg["eps"], cfg["n_max"] = row["eps"], row["n_max"]
     return cfg

@@ -70,6 +70,8 @@ class MitbihConfig(DataConfig):
     kachuee_window_s: float = 10.0
     kachuee_length: int = 187
     resample_length: int | None = None
+    # none | ecgan (preprocess=kachuee: each split min-max to [-1, 1] by its own range)
+    scale: str = "none"
     # aami (EC57) | beatgan (the BeatGAN authors' lists: e and j are S)
     class_mapping: str = "aami"
     # null | biosppy | biosppy_ecg: N beats kept only near a detected R peak (BeatGAN's code)
@@ -90,8 +92,9 @@ class KachueeCSVConfig(DataConfig):
     split: str = "files"
     # ecgan's DataCleanser: drop flat beats and beats with values outside [-1, 1]
     cleanse: bool = True
-    # none | ecgan (all beats min-max to [-1, 1]) | beat (each beat min-max to [-1, 1])
-    scale: str = "ecgan"
+    # none | ecgan (each split min-max to [-1, 1] by its own range, after the split) | global
+    # (all beats read min-max to [-1, 1]) | beat (each beat min-max to [-1, 1])
+    scale: str = "global"
     resample_length: int | None = None
     val_anomaly_fraction: float = 0.1
 

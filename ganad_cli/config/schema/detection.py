@@ -30,6 +30,10 @@ class InversionConfig:
     # learning-rate schedule over the n_max steps: constant | cosine | exponential (lr * gamma^t)
     lr_schedule: str = "constant"
     lr_gamma: float = 0.98
+    # a sample's lr is divided by lr_drop_factor once its dissimilarity < lr_drop_below
+    # (ecgan's ADAPT_LR: 0.05 and 10); null = never
+    lr_drop_below: float | None = None
+    lr_drop_factor: float = 10.0
     # restriction=clamp: every |z_i| <= truncation (the truncated prior region)
     truncation: float = 2.0
     # data-driven eps (ganad_cli.inversion.run.calibrate_eps): eps = this quantile of the
