@@ -172,6 +172,21 @@ RECORD_PRESETS = ("beatgan_mitbih", "ganad_mitbih", "ganad_inter_patient", "inte
 # validation normals (ganad_cli.runs.label_use says which labels each row used)
 LABEL_FREE = ["weights=last", "+score.combine=equal", "threshold=normal_quantile"]
 
+# the grid combination on the protocol's three SVM components (ecgan's, see
+# conf/experiment/protocol/betavaegan.yaml), not weighted_all's own four
+# (beside a score choice a key is set without `+`: the choice's node already has it)
+BETAVAEGAN_GRID = [
+    "score=weighted_all",
+    "score.components=[residual,feature_matching,latent_norm]",
+    "score.residual_norm=l2",
+]
+BETAVAEGAN_FREE = [
+    *BETAVAEGAN_GRID,
+    "weights=last",
+    "score.combine=equal",
+    "threshold=normal_quantile",
+]
+
 # fold presets re-scored from the same models (`ganad evaluate`, one call per run and variant):
 # each with its label-free variant; ganad_mitbih also with equal weights at the selected epoch,
 # betavaegan_mitbih with the grid combination
@@ -182,5 +197,5 @@ RESCORING: dict[str, list[list[str]]] = {
     "contamination": [LABEL_FREE],
     "ganad_mitbih": [["+score.combine=equal"], LABEL_FREE],
     "ganad_inter_patient": [["+score.combine=equal"], LABEL_FREE],
-    "betavaegan_mitbih": [["score=weighted_all"], ["score=weighted_all", *LABEL_FREE]],
+    "betavaegan_mitbih": [BETAVAEGAN_GRID, BETAVAEGAN_FREE],
 }
