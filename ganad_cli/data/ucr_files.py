@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from ganad_cli.data.locations import data_home
+from ganad_cli.data.locations import ucr_home
 from ganad_cli.errors import GanadInputError
 from ganad_cli.paths import resolve_path
 
@@ -61,9 +61,7 @@ def ucr_folder(cfg: DictConfig) -> tuple[Path, str]:
             f"config key 'data.dataset' = {name!r} is not a UCR data set name; expected letters, "
             "digits, '_' or '-' (e.g. ECG200)"
         )
-    env = os.environ.get("GANAD_UCR")
-    home = resolve_path(env, "$GANAD_UCR") if env else data_home() / "ucr"
-    root = home / name
+    root = ucr_home() / name
     if not present_files(root, name):
         ensure_ucr(root, name, bool(cfg.get("download", False)))
     return root, name
