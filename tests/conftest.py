@@ -1,4 +1,4 @@
-"""Shared fixtures: the repo's config dir, the shared MIT-BIH copy, a composed config."""
+"""Shared fixtures: the repo's config dir, the shared MIT-BIH and UCR copies, a composed config."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared (CI's data copy); $GANAD_TEST_SHARED points it elsewhere, e.g. at an empty folder to
+# run the tests as on a fresh machine, where they fetch their data through ganad's download paths
+SHARED = Path(os.environ.get("GANAD_TEST_SHARED") or REPO.parent / "shared")
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +35,26 @@ def mitdb_root() -> Path:
         return fetch_mitdb(data_home() / "mitdb", ALL_RECORDS)
     except GanadInputError as exc:
         pytest.fail(f"MIT-BIH records are not here and could not be downloaded: {exc}")
+
+
+@pytest.fixture(scope="session")
+def ucr_root(tmp_path_factory):
+    """ucr_root(NAME) -> a UCR data set folder: $GANAD_UCR/NAME or ../shared/data/NAME (CI); on
+    a fresh machine without either, fetched once through ganad's own download path (the UCR/UEA
+    archive's zip) into a temporary cache."""
+    from ganad_cli.errors import GanadInputError
+    from tests.ucr_source import fetch_ucr, local_ucr
+
+    def get(name: str) -> Path:
+        root = local_ucr(SHARED, name)
+        if root is not None:
+            return root
+        try:
+            return fetch_ucr(tmp_path_factory.getbasetemp() / "ucr", name)
+        except GanadInputError as exc:
+            pytest.fail(f"UCR data set {name} is not here and could not be downloaded: {exc}")
+
+    return get
 
 
 SMOKE_TRAIN = ["experiment=smoke", "trainer.max_epochs=1", "inversion.n_max=3"]

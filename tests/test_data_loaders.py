@@ -1,4 +1,6 @@
-"""UCR, CSV, NPY, digits and synthetic loaders, and their bad-input errors."""
+"""UCR, CSV, NPY, digits and synthetic loaders, and their bad-input errors.
+
+UCR files come from the `ucr_root` fixture: ../shared or $GANAD_UCR, else ganad's download path."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from ganad_cli.data import load_samples
 from ganad_cli.data.splits import make_splits
 from ganad_cli.errors import GanadInputError
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 @pytest.fixture
 def data_cfg(compose_train):
@@ -23,33 +23,40 @@ def data_cfg(compose_train):
     return make
 
 
-def test_ucr_ecg200_train_and_test_concatenated(data_cfg):
-    cfg = data_cfg("data=ucr", f"data.root={SHARED_DATA / 'ECG200'}")
+def test_ucr_ecg200_train_and_test_concatenated(data_cfg, ucr_root):
+    cfg = data_cfg("data=ucr", f"data.root={ucr_root('ECG200')}")
     s = load_samples(cfg)
     assert s.x.shape == (200, 1, 96)
     assert sorted(set(s.cls)) == ["-1", "1"]
     assert (s.group == "TRAIN").sum() == 100 and (s.group == "TEST").sum() == 100
-    first = np.loadtxt(SHARED_DATA / "ECG200" / "ECG200_TRAIN.tsv", delimiter="\t", max_rows=1)
+    first = np.loadtxt(ucr_root("ECG200") / "ECG200_TRAIN.tsv", delimiter="\t", max_rows=1)
     assert np.allclose(s.x[0, 0], first[1:], atol=1e-6)
     splits = make_splits(s, cfg)
     assert splits.train.label.sum() == 0 and splits.test.label.sum() > 0
 
 
-def test_ucr_ecg5000_train_only(data_cfg):
-    s = load_samples(data_cfg("data=ucr", f"data.root={SHARED_DATA / 'ECG5000'}"))
+def test_ucr_ecg5000_train_only(data_cfg, ucr_root, tmp_path):
+    # the archive's zip also holds the 4500 TEST series (../shared has TRAIN only): a folder
+    # with the TRAIN file alone
+    root = tmp_path / "ECG5000"
+    root.mkdir()
+    shutil.copy(ucr_root("ECG5000") / "ECG5000_TRAIN.tsv", root / "ECG5000_TRAIN.tsv")
+    s = load_samples(data_cfg("data=ucr", f"data.root={root}"))
     assert s.x.shape == (500, 1, 140) and set(s.group) == {"TRAIN"}
     assert sorted(set(s.cls)) == ["1", "2", "3", "4", "5"]
 
 
-def _ucr_copy(tmp_path: Path) -> Path:
+@pytest.fixture
+def ucr_copy(tmp_path, ucr_root) -> Path:
+    """A copy of ECG200_TRAIN.tsv alone in tmp_path/ECG200, to damage."""
     root = tmp_path / "ECG200"
     root.mkdir()
-    shutil.copy(SHARED_DATA / "ECG200" / "ECG200_TRAIN.tsv", root / "ECG200_TRAIN.tsv")
+    shutil.copy(ucr_root("ECG200") / "ECG200_TRAIN.tsv", root / "ECG200_TRAIN.tsv")
     return root
 
 
-def test_ucr_ragged_row(data_cfg, tmp_path):
-    root = _ucr_copy(tmp_path)
+def test_ucr_ragged_row(data_cfg, ucr_copy):
+    root = ucr_copy
     f = root / "ECG200_TRAIN.tsv"
     lines = f.read_text().splitlines()
     lines[3] = "\t".join(lines[3].split("\t")[:-5])
@@ -60,8 +67,8 @@ def test_ucr_ragged_row(data_cfg, tmp_path):
 
 
 @pytest.mark.parametrize("bad", ["NaN", "inf"])
-def test_ucr_nan_or_inf(data_cfg, tmp_path, bad):
-    root = _ucr_copy(tmp_path)
+def test_ucr_nan_or_inf(data_cfg, ucr_copy, bad):
+    root = ucr_copy
     f = root / "ECG200_TRAIN.tsv"
     lines = f.read_text().splitlines()
     fields = lines[5].split("\t")
@@ -72,8 +79,8 @@ def test_ucr_nan_or_inf(data_cfg, tmp_path, bad):
         load_samples(data_cfg("data=ucr", f"data.root={root}"))
 
 
-def test_ucr_empty_and_missing(data_cfg, tmp_path):
-    root = _ucr_copy(tmp_path)
+def test_ucr_empty_and_missing(data_cfg, tmp_path, ucr_copy):
+    root = ucr_copy
     (root / "ECG200_TRAIN.tsv").write_text("")
     with pytest.raises(GanadInputError, match="empty"):
         load_samples(data_cfg("data=ucr", f"data.root={root}"))
@@ -83,8 +90,8 @@ def test_ucr_empty_and_missing(data_cfg, tmp_path):
         load_samples(data_cfg("data=ucr"))
 
 
-def test_ucr_normal_class_absent(data_cfg):
-    cfg = data_cfg("data=ucr", f"data.root={SHARED_DATA / 'ECG200'}", "data.normal_classes=[7]")
+def test_ucr_normal_class_absent(data_cfg, ucr_root):
+    cfg = data_cfg("data=ucr", f"data.root={ucr_root('ECG200')}", "data.normal_classes=[7]")
     with pytest.raises(GanadInputError, match="normal_classes"):
         make_splits(load_samples(cfg), cfg)
 

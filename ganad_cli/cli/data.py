@@ -22,6 +22,7 @@ examples:
   ganad data summary data=mitbih data.root=../shared/data/mitdb
   ganad data summary data=mitbih data.preprocess=kachuee data.split=inter_patient
   ganad data summary data=ucr data.root=../shared/data/ECG200
+  ganad data summary data=ucr data.dataset=ECG200   # $GANAD_UCR/ECG200, else downloaded
 """
 
 

@@ -32,6 +32,14 @@ def mitdb_root(configured: str | None) -> Path:
     return data_home() / "mitdb"
 
 
+def ucr_home() -> Path:
+    """The folder of UCR data set folders (<NAME>/): $GANAD_UCR, else <data home>/ucr."""
+    env = os.environ.get("GANAD_UCR")
+    if env:
+        return resolve_path(env, "$GANAD_UCR")
+    return data_home() / "ucr"
+
+
 def cache_dir(configured: str | None) -> Path:
     """data.cache_dir if set, else $GANAD_CACHE, else <data home>/cache."""
     if configured:

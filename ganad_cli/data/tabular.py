@@ -1,4 +1,5 @@
-"""Generic window files: UCR-archive .tsv, CSV rows, NPY arrays, and scikit-learn digits.
+"""Generic window files: UCR-archive .tsv (located or downloaded by ucr_files.py), CSV rows,
+NPY arrays, and scikit-learn digits.
 
 Every loader returns Samples with x (n, channels, length); bad files raise GanadInputError with
 one line naming the file and what was expected (ragged rows, NaN/inf, empty files).
@@ -83,10 +84,10 @@ def read_table(path: Path, delimiter: str | None, skip_header: bool = False) -> 
 
 
 def load_ucr(cfg: DictConfig) -> Samples:
-    root = _root(cfg, "a UCR data set folder (with NAME_TRAIN.tsv and/or NAME_TEST.tsv)")
-    name = cfg.dataset or root.name
-    files = [(part, root / f"{name}_{part}.tsv") for part in ("TRAIN", "TEST")]
-    files = [(part, f) for part, f in files if f.is_file()]
+    from ganad_cli.data.ucr_files import present_files, ucr_folder
+
+    root, name = ucr_folder(cfg)
+    files = present_files(root, name)
     if not files:
         raise GanadInputError(
             f"no {name}_TRAIN.tsv or {name}_TEST.tsv in {root}; set data.root to a UCR data set "

@@ -101,10 +101,13 @@ class KachueeCSVConfig(DataConfig):
 
 @dataclass
 class UCRConfig(DataConfig):
-    """UCR-archive .tsv files (label in column 0) in data.root."""
+    """UCR-archive .tsv files (label in column 0) in data.root, or data set data.dataset in
+    $GANAD_UCR/<NAME> or data/ucr/<NAME>, downloaded from the archive when absent."""
 
     name: str = "ucr"
     dataset: str | None = None
+    # data.root unset and the data set's files absent: fetch the archive's zip (ucr_files.py)
+    download: bool = True
     normalize: str = "none"
 
 
