@@ -59,3 +59,16 @@ def test_archiving_again_replaces_the_previous_copy(tmp_path: Path) -> None:
     archive_run(run, dest)
     assert _files(dest) == {"metrics.json": b"2", "extra.json": b"{}"}
     assert not (tmp_path / "a" / "0.partial").exists()
+
+
+def test_archiving_the_same_scores_again_gives_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    """A resumed reproduction re-archives finished folds: git must see no change."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "scores.csv").write_bytes(b"index,label,score\n" + b"0,0,0.1\n" * 50)
+    monkeypatch.setattr(gzip.time, "time", lambda: 1_000_000.0)
+    first = archive_run(run, tmp_path / "a" / "0")
+    packed = (first / "scores.csv.gz").read_bytes()
+    monkeypatch.setattr(gzip.time, "time", lambda: 2_000_000.0)  # archived a day later
+    again = archive_run(run, first)
+    assert (again / "scores.csv.gz").read_bytes() == packed

@@ -43,7 +43,12 @@ def archive_run(run_dir: Path, dest: Path, job_log: Path | None = None) -> Path:
         shutil.rmtree(tmp)
     shutil.copytree(run_dir, tmp, ignore=shutil.ignore_patterns(*SKIPPED))
     for table in tmp.rglob(COMPRESSED):
-        with table.open("rb") as src, gzip.open(table.with_suffix(".csv.gz"), "wb") as dst:
+        # mtime=0: the same scores give the same bytes, so re-archiving a fold changes nothing
+        with (
+            table.open("rb") as src,
+            table.with_suffix(".csv.gz").open("wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as dst,
+        ):
             shutil.copyfileobj(src, dst)
         table.unlink()
     if job_log is not None and job_log.is_file():
