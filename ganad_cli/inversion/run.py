@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganad_cli.config.choices import uses_encoder
+from ganad_cli.config.choices import SEARCH_INVERSIONS, uses_encoder
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.anogan import DEFAULTS, anogan_invert
 from ganad_cli.inversion.encoder import encoder_invert, require_encoder
@@ -68,7 +68,7 @@ def invert(
     name = cfg["name"]
     if name == "encoder":
         return encoder_invert(model, x, batch_size=g("batch_size"), **common)
-    if name not in ("anogan", "encoder_then_anogan"):
+    if name not in SEARCH_INVERSIONS:
         raise ValueError(f"unknown inversion {name!r}")
     if uses_encoder(cfg):
         require_encoder(model)

@@ -135,7 +135,7 @@ def compute_components(
         xb = x[i : i + batch_size].to(device)
         xh = inv.x_hat[i : i + batch_size].to(device)
         zb = inv.z[i : i + batch_size].to(device)
-        if {"discriminator", "feature_matching"} & set(names):
+        if set(DISCRIMINATOR_COMPONENTS) & set(names):
             d_hat, f_hat = _features(model, xh, layer)
         for name in names:
             if name == "residual":
