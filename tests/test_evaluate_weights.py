@@ -105,6 +105,14 @@ def test_last_weights_are_the_last_checkpoints_not_the_selected_epochs(best_firs
         "same_as_run": True,
     }
     assert mb["test/combine"] == "equal"
+    # which validation labels each row used, declared (runs/label_use.py)
+    assert mb["label_use"]["label_free"] is True and not mb["label_use"]["val_metrics_in_sample"]
+    assert mb["label_use"]["fitted_on_validation_labels"] == []
+    assert ma["label_use"]["label_free"] is False and ma["label_use"]["val_metrics_in_sample"]
+    assert ma["label_use"]["fitted_on_validation_labels"] == ["epoch"]
+    trained = json.loads((run / "metrics.json").read_text())["label_use"]
+    # the default score's λ is fitted on validation, and so is the default τ (val_fbeta)
+    assert trained["fitted_on_validation_labels"] == ["epoch", "score weights", "tau"], trained
     assert OmegaConf.load(last / "effective_config.yaml").trainer.select_epoch == "last"
     assert OmegaConf.load(selected / "effective_config.yaml").trainer.select_epoch == (
         "best_val_auroc"

@@ -66,6 +66,29 @@ class Variant:
         return f"score={self.score}, {combine}; {epoch}; {tau}{tail}"
 
 
+def record(cfg: DictConfig) -> dict[str, object]:
+    """metrics.json's `label_use`: which validation labels chose the epoch, fitted the score's
+    weights and tau. The val/* metrics of a run that fitted any of them on validation are
+    in-sample (measured on the labels they were fitted to); test labels are never used."""
+    v = variant_of(cfg)
+    fitted = [
+        name
+        for name, uses in (
+            ("epoch", v.select_epoch != "last"),
+            ("score weights", v.combine not in LABEL_FREE_COMBINE),
+            ("tau", v.threshold not in LABEL_FREE_THRESHOLD),
+        )
+        if uses
+    ]
+    return {
+        "label_free": v.label_free,
+        "variant": v.describe(),
+        "fitted_on_validation_labels": fitted,
+        "val_metrics_in_sample": bool(fitted),
+        "test_labels": "metrics only",
+    }
+
+
 def config_of(folder: Path) -> DictConfig:
     """The config a train or evaluate folder was scored with."""
     for name in ("effective_config.yaml", ".hydra/config.yaml"):

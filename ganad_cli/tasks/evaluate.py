@@ -37,6 +37,7 @@ from ganad_cli.runs.folder import (
     load_run_detector,
     run_folder,
 )
+from ganad_cli.runs.label_use import record as label_use_record
 from ganad_cli.runs.weights import use_weights, weights_choice
 
 log = logging.getLogger("ganad")
@@ -127,6 +128,7 @@ def run_evaluation(eval_cfg: DictConfig, out_dir: Path) -> dict:
         "hardware": hardware(),
     }
     metrics["objective"] = metrics.get(cfg.get("optimized_metric", "val/auroc"))
+    metrics["label_use"] = label_use_record(cfg)
     detector.save(out_dir / "detector.pt")
     atomic_write_text(out_dir / "effective_config.yaml", OmegaConf.to_yaml(cfg))
     atomic_write_json(out_dir / "runtime.json", runtime)

@@ -24,6 +24,7 @@ from ganad_cli.hardware import check_hardware, hardware
 from ganad_cli.io import atomic_write_json
 from ganad_cli.models import build_model
 from ganad_cli.progress import set_quiet
+from ganad_cli.runs.label_use import record as label_use_record
 from ganad_cli.threads import apply_threads
 from ganad_cli.training.trainer import (
     build_trainer,
@@ -117,6 +118,7 @@ def run_training(cfg: DictConfig, run_dir: Path, splits: Splits | None = None) -
     runtime["resumed_from"] = ckpt_path
     runtime["model_selection"] = selection
     metrics["model_selection"] = selection
+    metrics["label_use"] = label_use_record(cfg)
     atomic_write_json(run_dir / "runtime.json", runtime)
     atomic_write_json(run_dir / "metrics.json", metrics)
     log_results(trainer, metrics, run_dir)
