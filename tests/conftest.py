@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# A test run started in the background (nohup, or `&` in a non-interactive shell) inherits SIGINT
+# ignored, and so would every ganad process it starts: the Ctrl-C tests deliver real SIGINTs and
+# would see nothing. Python's own default (KeyboardInterrupt) is restored for this process; an
+# exec'd child then starts with the default disposition too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # Tiny networks gain nothing from several intra-op threads, and spinning OpenMP threads make
 # subprocess tests crawl when anything else shares the cores: one thread per process.
