@@ -18,8 +18,9 @@ that folder, and `--resume` on another machine, where the run folders are gone, 
 folds as done and rebuilds their run folders from it. The other presets run as one
 `ganad train -m ...` (seeds or Lambda as a Hydra sweep, run folders under <out>/runs);
 betavaegan_mitbih then re-scores each run
-with the grid combination (`ganad evaluate score=weighted_all`), ganad_mitbih with equal weights
-(`ganad evaluate +score.combine=equal`, the label-free variant), table1 times the inversion grid
+with the grid combination (`ganad evaluate score=weighted_all`), every fold preset with the
+label-free variant (`ganad evaluate weights=last +score.combine=equal threshold=normal_quantile`;
+the ganad_* presets also with equal weights alone), table1 times the inversion grid
 with `ganad bench`. Runs are aggregated with ganad_cli.tasks.report (mean ± std, ddof=1, over folds
 or
 seeds) and written to <results>/<preset>.md next to the published numbers, with the hardware,
