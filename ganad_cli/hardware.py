@@ -159,8 +159,9 @@ def machine_summary(torch_threads: list[int]) -> str:
     )
 
 
-def git_commit(repo: Path) -> str:
-    """The checkout's HEAD, marked when tracked files have uncommitted changes."""
+def git_commit(repo: Path, outputs: tuple[str, ...] = ()) -> str:
+    """The checkout's HEAD, marked when tracked files have uncommitted changes; changes under
+    `outputs` (paths the caller itself writes, e.g. scripts/results) do not count."""
     import subprocess
 
     def git(*args: str) -> str:
@@ -170,7 +171,14 @@ def git_commit(repo: Path) -> str:
 
     try:
         head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git(
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            *(f":(exclude){o}" for o in outputs),
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + (" (with uncommitted changes)" if dirty else "")

@@ -59,3 +59,24 @@ def test_sweep_over_accelerators_is_refused_before_any_job(in_tmp, capfd, no_gpu
     line, _ = _one_error(capfd)
     assert code == 2 and "trainer.accelerator" in line
     assert not (in_tmp / "sweep").exists()
+
+
+def test_git_commit_marks_changed_code_but_not_the_callers_outputs(tmp_path):
+    import subprocess
+
+    from ganad_cli.hardware import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "table.md").write_text("old\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    (tmp_path / "results" / "table.md").write_text("new\n")
+    assert "uncommitted" not in git_commit(tmp_path, outputs=("results",))
+    assert git_commit(tmp_path).endswith("(with uncommitted changes)")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path, outputs=("results",)).endswith("(with uncommitted changes)")

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from ganad_cli.runs.reproduction import InvocationClock
-from ganad_cli.tasks.reproduce import wall_time
+from ganad_cli.tasks.reproduce import commands_run, commits_line, wall_time
 from ganad_cli.tasks.reproduce_jobs import run_jobs
 from ganad_cli.tasks.reproduce_presets import TABLE1_PUBLISHED
 from ganad_cli.tasks.reproduce_tables import af_records
@@ -515,6 +515,44 @@ def test_wall_time_says_when_training_began_before_the_first_recorded_call(tmp_p
     # training that began inside the recorded calls gets no such sentence
     clock.calls[0]["started"] = "2026-01-01 09:59:59"
     assert "began earlier" not in wall_time(clock, tmp_path)
+
+
+def test_commands_list_every_evaluation_of_the_runs_not_only_this_calls(tmp_path):
+    """A resumed call that only re-aggregates still lists the re-scorings earlier calls made
+    (read from the run folders); an evaluation that never finished is not listed."""
+    (tmp_path / "job0.log").write_text("$ ganad train data.fold=0\nlog line\n")
+    run = tmp_path / "runs" / "0"
+    for stamp, overrides, finished in [
+        ("2026-01-01_10-00-00", ["run=r0", "+score.combine=equal"], True),
+        ("2026-01-01_11-00-00", ["run=r0", "weights=last", "threshold=normal_quantile"], True),
+        ("2026-01-01_12-00-00", ["run=r0", "score=weighted_all"], False),
+    ]:
+        folder = run / "evaluations" / stamp
+        (folder / ".hydra").mkdir(parents=True)
+        (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+        if finished:
+            (folder / "metrics.json").write_text("{}")
+    this_call = [["/x/ganad", "evaluate", "run=r0", "+score.combine=equal"]]
+    lines = commands_run(tmp_path, this_call, per_job=True, trained=[run])
+    assert lines[1:] == [
+        "  - `ganad train data.fold=0`",
+        "  - `ganad evaluate run=r0 +score.combine=equal`",
+        "  - `ganad evaluate run=r0 weights=last threshold=normal_quantile`",
+    ]
+
+
+def test_commit_line_names_the_commits_of_earlier_calls(tmp_path, monkeypatch):
+    import ganad_cli.tasks.reproduce as task
+
+    first = InvocationClock(tmp_path, ["a"], beat=60, commit="aaa")
+    first.stop()
+    second = InvocationClock(tmp_path, ["b"], beat=60, commit="bbb")
+    second.stop()
+    assert second.commits == ["aaa", "bbb"]
+    monkeypatch.setattr(task, "git_commit", lambda repo, outputs=(): "bbb")
+    assert commits_line(second) == "bbb (this call); earlier calls ran at aaa"
+    monkeypatch.setattr(task, "git_commit", lambda repo, outputs=(): "aaa")
+    assert commits_line(first) == "aaa"
 
 
 FAKE_TRAIN = """

@@ -98,7 +98,9 @@ class InvocationClock:
     it runs, so a call that is killed (a reboot, the end of a session) still counts up to its
     last heartbeat; `stop()` writes the final time and returns the total over all calls."""
 
-    def __init__(self, out: Path, argv: list[str], beat: float = 30.0) -> None:
+    def __init__(
+        self, out: Path, argv: list[str], beat: float = 30.0, commit: str | None = None
+    ) -> None:
         self.path = out / "invocations.json"
         out.mkdir(parents=True, exist_ok=True)
         self.calls = json.loads(self.path.read_text()) if self.path.is_file() else []
@@ -107,6 +109,7 @@ class InvocationClock:
             "finished": None,
             "seconds": 0.0,
             "argv": argv,
+            "commit": commit,
         }
         self.calls.append(self.entry)
         self.t0 = time.perf_counter()
@@ -136,6 +139,13 @@ class InvocationClock:
     def total(self) -> float:
         """Seconds over all recorded calls (killed ones up to their last heartbeat)."""
         return sum(c["seconds"] for c in self.calls)
+
+    @property
+    def commits(self) -> list[str]:
+        """The distinct git commits the recorded calls ran, oldest first (older invocations.json
+        files did not record one)."""
+        seen = [c["commit"] for c in self.calls if c.get("commit")]
+        return list(dict.fromkeys(seen))
 
     @property
     def unfinished_before(self) -> int:

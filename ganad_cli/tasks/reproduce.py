@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from ganad_cli.hardware import git_commit, machine_summary
 from ganad_cli.runs.archive import archive_run
 from ganad_cli.runs.label_use import evaluation_for
@@ -31,6 +33,9 @@ from ganad_cli.tasks.reproduce_jobs import run_jobs, run_logged
 from ganad_cli.tasks.reproduce_presets import PRESETS, RESCORING, checkout, protocol_text
 from ganad_cli.tasks.reproduce_tables import results_body
 
+# what a reproduction writes into the checkout itself: not "uncommitted changes" of the code
+OUTPUTS = ("scripts/results", "README.md")
+
 
 def shown_path(path: Path) -> Path:
     """`path` relative to the checkout when inside it, so generated files name no home folder."""
@@ -38,10 +43,24 @@ def shown_path(path: Path) -> Path:
     return path.relative_to(repo) if path.is_relative_to(repo) else path
 
 
-def commands_run(out: Path, executed: list[list[str]], per_job: bool) -> list[str]:
+def evaluations_run(trained: Sequence[Path]) -> list[list[str]]:
+    """Every `ganad evaluate` that scored a trained run, over all calls: read back from the
+    overrides Hydra recorded in each run's evaluations/<stamp>/ (kept in the fold archive)."""
+    found = []
+    for run_dir in trained:
+        for overrides in sorted((run_dir / "evaluations").glob("*/.hydra/overrides.yaml")):
+            if (overrides.parent.parent / "metrics.json").is_file():
+                found.append(["ganad", "evaluate", *OmegaConf.load(overrides)])
+    return found
+
+
+def commands_run(
+    out: Path, executed: list[list[str]], per_job: bool, trained: Sequence[Path] = ()
+) -> list[str]:
     """The md's list of ganad commands. A fold preset's trainings come from every job<k>.log,
     which each call appends to, so a fold trained over several calls lists its start and its
-    resumes; `executed` adds this call's other commands (evaluate, bench, multirun)."""
+    resumes; its re-scorings from the run folders (`evaluations_run`); `executed` adds this
+    call's other commands (bench, multirun)."""
     lines = ["- ganad commands run (folds: over all calls, from `job<k>.log`):"]
     logs = sorted(out.glob("job*.log"), key=lambda f: int(f.stem[3:] or 0)) if per_job else []
     for log in logs:
@@ -50,7 +69,19 @@ def commands_run(out: Path, executed: list[list[str]], per_job: bool) -> list[st
             resumes = cmds[1:]
             more = f", then {len(resumes)} × `{resumes[-1]}`" if resumes else ""
             lines.append(f"  - `{cmds[0]}`{more}")
-    return lines + [f"  - `{shlex.join(c)}`" for c in executed]
+    evaluations = evaluations_run(trained)
+    if evaluations:
+        executed = [c for c in executed if "evaluate" not in c]
+    return lines + [f"  - `{shlex.join(c)}`" for c in [*executed, *evaluations]]
+
+
+def commits_line(clock: InvocationClock) -> str:
+    """The commit this md was written at, and those of earlier calls that ran commands."""
+    now = git_commit(checkout(), OUTPUTS)
+    earlier = [c for c in clock.commits if c != now]
+    if not earlier:
+        return now
+    return f"{now} (this call); earlier calls ran at " + ", ".join(earlier)
 
 
 def wall_time(clock: InvocationClock, out: Path) -> str:
@@ -151,7 +182,7 @@ def reproduce(
         restore_folds(archive, out)
     elif archive is not None and archive.exists():
         shutil.rmtree(archive)  # a fresh run replaces the folds kept from an earlier one
-    clock = InvocationClock(out, argv)
+    clock = InvocationClock(out, argv, commit=git_commit(checkout(), OUTPUTS))
     try:
         executed, trained = run_preset(name, smoke, data_root, out, extra, jobs, log, env, archive)
     finally:
@@ -172,11 +203,11 @@ def reproduce(
         f"- Protocol: {protocol_text(name)}",
         f"- Published numbers: {p.source}.",
         f"- Preset: `conf/experiment/{name}.yaml`",
-        f"- Commit: {git_commit(checkout())}",
+        f"- Commit: {commits_line(clock)}",
         f"- Hardware: {machine_summary(torch_threads(runs))}",
         f"- Wall time: {wall_time(clock, out)} Per run: {training_summary(trained)}",
         f"- Command: `{shlex.join(['python', 'scripts/reproduce.py', *argv])}`",
-        *commands_run(out, executed, p.per_job),
+        *commands_run(out, executed, p.per_job, trained),
         f"- Run folders: `{shown_path(runs)}` (logs: `{shown_path(out)}/*.log`)",
         "",
     ]
