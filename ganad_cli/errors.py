@@ -10,3 +10,8 @@ class GanadInputError(Exception):
     """
 
     exit_code = 2
+
+
+class ReproduceError(Exception):
+    """A reproduction cannot go on (a failed ganad command, a --out that is not empty, a fold
+    of another protocol): scripts/reproduce.py prints the message and exits with code 1."""

@@ -44,6 +44,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ganad_cli.errors import ReproduceError
 from ganad_cli.tasks.reproduce import reproduce, update_readme
 from ganad_cli.tasks.reproduce_commands import commands
 from ganad_cli.tasks.reproduce_presets import PRESETS
@@ -102,9 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if ns.jobs < 1:
         parser.error("--jobs must be >= 1")
-    target = reproduce(
-        ns.preset, ns.smoke, data_root, out, results, argv, ns.overrides, ns.jobs, ns.resume
-    )
+    try:
+        target = reproduce(
+            ns.preset, ns.smoke, data_root, out, results, argv, ns.overrides, ns.jobs, ns.resume
+        )
+    except ReproduceError as err:
+        print(err, file=sys.stderr)
+        return 1
     print(target.read_text())
     print(f"wrote {target}")
     if ns.update_readme and not update_readme(ns.preset, target):

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ganad_cli.errors import ReproduceError
 from ganad_cli.runs.reproduction import InvocationClock
 from ganad_cli.tasks.reproduce import commands_run, commits_line, wall_time
 from ganad_cli.tasks.reproduce_jobs import run_jobs
@@ -241,7 +242,7 @@ def test_resume_refuses_folds_of_another_protocol(tmp_path, compose_train):
     for key in ("class_mapping", "normal_r_filter"):  # a run older than these keys
         del old["data"][key]
     OmegaConf.save(OmegaConf.create(old), run0 / ".hydra" / "config.yaml")
-    with pytest.raises(SystemExit, match="another protocol") as info:
+    with pytest.raises(ReproduceError, match="another protocol") as info:
         run_jobs(cmds[:1], tmp_path / "runs", tmp_path, 1, False)
     assert "model.backbone: 'conv1d' -> 'dcgan1d'" in str(info.value)
     assert "data.class_mapping: 'aami' -> 'beatgan'" in str(info.value)
@@ -642,7 +643,7 @@ def test_run_jobs_keeps_threads_the_user_fixed(tmp_path, monkeypatch):
 def test_run_jobs_reports_a_failed_fold_after_the_others_finish(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     cmds, runs = _fake_folds(tmp_path, "total=3", "total=1 fail=1")
-    with pytest.raises(SystemExit, match="failed with exit code 3(.|\n)*boom"):
+    with pytest.raises(ReproduceError, match="failed with exit code 3(.|\n)*boom"):
         run_jobs(cmds, runs, tmp_path, jobs=2, smoke=False, cores=2, poll=0.03)
     assert (runs / "0" / "metrics.json").is_file()
 
@@ -662,3 +663,15 @@ def test_per_record_rates_count_flagged_normals_per_record(tmp_path):
     assert rates.loc["201", "sensitivity"] == 1.0 and rates.loc["100", "sensitivity"] == 0.0
     assert per_record_rates(tmp_path / "missing").empty
     assert af_records(None, ["201"]) == set()
+
+
+def test_a_reproduction_that_cannot_go_on_says_why_and_exits_1(tmp_path, capsys):
+    """The task raises ReproduceError (tasks never exit); the script turns it into its message
+    on stderr and exit code 1."""
+    spec = importlib.util.spec_from_file_location("reproduce_script", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    (tmp_path / "runs" / "0").mkdir(parents=True)
+    code = script.main(["beatgan_mitbih", "--smoke", "--out", str(tmp_path)])
+    assert code == 1
+    assert "is not empty; pass a fresh --out (or --resume)" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from ganad_cli.errors import ReproduceError
 from ganad_cli.hardware import git_commit, machine_summary
 from ganad_cli.runs.archive import archive_run
 from ganad_cli.runs.label_use import evaluation_for
@@ -147,7 +148,7 @@ def run_preset(
             executed.append(cmd)
     trained = train_runs(runs)
     if not trained:
-        raise SystemExit(f"reproduce: the sweep wrote no run folders into {runs}; see {log}")
+        raise ReproduceError(f"reproduce: the sweep wrote no run folders into {runs}; see {log}")
     if not p.per_job:  # a multirun's runs are re-scored once it has finished
         for run_dir in trained:
             rescore(run_dir)
@@ -172,9 +173,9 @@ def reproduce(
     p = PRESETS[name]
     runs = out / "runs"
     if resume and not p.per_job:
-        raise SystemExit(f"reproduce: --resume works for the fold presets only, not {name}")
+        raise ReproduceError(f"reproduce: --resume works for the fold presets only, not {name}")
     if not resume and runs.exists() and any(runs.iterdir()):
-        raise SystemExit(f"reproduce: {runs} is not empty; pass a fresh --out (or --resume)")
+        raise ReproduceError(f"reproduce: {runs} is not empty; pass a fresh --out (or --resume)")
     log = out / "reproduce.log"
     env = child_env(smoke)
     archive = fold_archive(results, name) if p.per_job else None

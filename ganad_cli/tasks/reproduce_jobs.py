@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ganad_cli.errors import ReproduceError
 from ganad_cli.runs.reproduction import job_state
 from ganad_cli.tasks.reproduce_commands import child_env
 from ganad_cli.tasks.reproduce_presets import checkout
@@ -27,9 +28,9 @@ def start_logged(cmd: list[str], log: Path, env: dict[str, str] | None) -> subpr
         return subprocess.Popen(cmd, cwd=checkout(), stdout=f, stderr=subprocess.STDOUT, env=env)
 
 
-def failed(cmd: list[str], code: int, log: Path) -> SystemExit:
+def failed(cmd: list[str], code: int, log: Path) -> ReproduceError:
     tail = "\n".join(log.read_text().splitlines()[-30:])
-    return SystemExit(f"reproduce: `{shlex.join(cmd)}` failed with exit code {code}:\n{tail}")
+    return ReproduceError(f"reproduce: `{shlex.join(cmd)}` failed with exit code {code}:\n{tail}")
 
 
 def run_logged(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
@@ -112,7 +113,7 @@ def run_jobs(
         state = job_state(run_dir)
         drift = protocol_drift(run_dir, cmd) if state != "new" else []
         if drift:
-            raise SystemExit(
+            raise ReproduceError(
                 f"reproduce: {run_dir} was trained with another protocol than `{cmd[2]}` "
                 f"composes now ({'; '.join(drift[:4])}{'; ...' if len(drift) > 4 else ''}); "
                 "its results would mix protocols: pass a fresh --out"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ganad_cli.errors import ReproduceError
 from ganad_cli.runs.label_use import config_of, variant_of
 from ganad_cli.runs.reproduction import job_state
 from ganad_cli.tasks.report import collect as collect_runs
@@ -47,7 +48,7 @@ def collect(runs: Path) -> pd.DataFrame:
     variant: ganad_cli.runs.label_use), the preset's own training first."""
     frame = collect_runs(runs)
     if frame.empty:
-        raise SystemExit(f"reproduce: no run folders with metrics.json under {runs}")
+        raise ReproduceError(f"reproduce: no run folders with metrics.json under {runs}")
     # fold / seed per run, for the per-run table (report drops them from the configuration)
     extra = []
     for rel in frame["run"]:
@@ -227,7 +228,7 @@ def table1_tables(run_dir: Path, smoke: bool) -> str:
             sel = sel[(sel.eps - eps).abs() < 1e-12]
             sel = sel[sel.n_max == want_nmax]
         if sel.empty:
-            raise SystemExit(
+            raise ReproduceError(
                 f"reproduce: bench.csv in {run_dir} has no row for {inv} {eps} {n_max}"
             )
         r = sel.iloc[0]
