@@ -146,17 +146,25 @@ def device_info(device: str) -> dict:
     }
 
 
-def machine_summary(torch_threads: list[int]) -> str:
-    """scripts/reproduce.py's Hardware line: CPU model and count, the torch threads the runs saw
-    (this process's when none were recorded), GPU if any, the load average now."""
+def machine_line(threads: int | str | None = None) -> str:
+    """The machine in one line, for every results file (reproduce.py and the bench scripts):
+    CPU model and count, torch version and intra-op threads (this process's when not given),
+    the GPU if any."""
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    shown = ", ".join(map(str, torch_threads)) or str(torch.get_num_threads())
+    shown = torch.get_num_threads() if threads is None else threads
     return (
         f"CPU {cpu_model()} ({os.cpu_count()} logical cores), torch {torch.__version__} with "
-        f"{shown} intra-op threads; GPU: {gpu}; load average at the end {load_average()}"
+        f"{shown} intra-op threads; GPU: {gpu}"
     )
+
+
+def machine_summary(torch_threads: list[int]) -> str:
+    """scripts/reproduce.py's Hardware line: `machine_line` with the torch threads the runs saw
+    (this process's when none were recorded) and the load average now."""
+    shown = ", ".join(map(str, torch_threads)) or None
+    return f"{machine_line(shown)}; load average at the end {load_average()}"
 
 
 def git_commit(repo: Path, outputs: tuple[str, ...] = ()) -> str:

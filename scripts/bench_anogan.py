@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ sys.path.insert(0, str(REPO))
 from ganad_cli.data import load_samples  # noqa: E402
 from ganad_cli.data.splits import make_splits  # noqa: E402
 from ganad_cli.detector import Detector  # noqa: E402
+from ganad_cli.hardware import machine_line  # noqa: E402
 from ganad_cli.inversion import InversionResult, invert, prior_starts  # noqa: E402
 from ganad_cli.inversion.run import calibrate_eps  # noqa: E402
 from ganad_cli.tasks.bench import bench_subset  # noqa: E402
@@ -316,8 +316,7 @@ def main() -> int:
         f"({', '.join(detector.score.components)}).",
         f"- Reference settings: Adam lr {args.lr}, L1 residual, eps {args.eps}, "
         f"n_max {args.n_max}; (a) and (b) start from the same prior z.",
-        f"- Hardware: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
-        f"{torch.__version__}, {torch.get_num_threads()} threads. The CPU is shared with other "
+        f"- Hardware: {machine_line()}. The CPU is shared with other "
         f"jobs: load average at start {' '.join(f'{v:.2f}' for v in load_start)}; at the end "
         f"`{uptime}`. Absolute timings are noisy.",
         "",

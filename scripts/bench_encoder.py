@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -25,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ganad_cli.config import register_configs  # noqa: E402
+from ganad_cli.hardware import machine_line  # noqa: E402
 from ganad_cli.inversion.encoder import encoder_invert  # noqa: E402
 from ganad_cli.models import MODELS, build_model  # noqa: E402
 from ganad_cli.paths import conf_dir  # noqa: E402
@@ -75,8 +75,7 @@ def main() -> None:
         f"# Encoder inversion throughput (batch {args.batch}, samples/s)",
         "",
         f"`python scripts/bench_encoder.py --threads {args.threads} --device {args.device}`; "
-        f"{torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.machine()}, "
-        f"{os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads, load average "
+        f"{machine_line(args.threads)}; device {device.type}, load average "
         f"at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}. Warm-up excluded.",
         "",
         "| model | window length | best of 5 | median of 5 |",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ganad_cli.hardware import machine_line  # noqa: E402
 from ganad_cli.inversion.anogan import anogan_invert  # noqa: E402
 
 OLD_REV = "f77d14e"  # the last commit before issue 21's changes
@@ -253,10 +253,9 @@ def main() -> int:
         f" --n {args.n} --n-max {args.n_max}`; before = git `{args.old}` (loaded from git into a "
         "temporary module), after = this checkout; the two alternate in every repeat; medians.",
         "",
-        f"- Hardware: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
-        f"(shared with other jobs; load average {' '.join(f'{v:.2f}' for v in load_start)} at "
-        f"the start, {' '.join(f'{v:.2f}' for v in load_end)} at the end), torch "
-        f"{torch.__version__}, {args.threads} threads.",
+        f"- Hardware: {machine_line(args.threads)} (shared with other jobs; load average "
+        f"{' '.join(f'{v:.2f}' for v in load_start)} at the start, "
+        f"{' '.join(f'{v:.2f}' for v in load_end)} at the end).",
         f"- Search: BeatGAN preset generator (latent {model.latent_dim}, windows 1 x 320, fresh "
         f"weights), {args.n} rows in one batch, Adam lr 0.01, L1, n_max {args.n_max}; targets "
         "G(z*) + noise, starts at growing distance from z*. 'mixed': eps = the median "

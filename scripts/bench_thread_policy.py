@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -95,6 +94,10 @@ def main() -> int:
     b, a = med(times["before"]), med(times["after"])
     fmt = lambda v: f"> {args.timeout:.0f} (timed out)" if v is None else f"{v:.1f}"  # noqa: E731
     ratio = f"{b / a:.2f}x" if a and b else (f"> {args.timeout / a:.2f}x" if a else "n/a")
+    # imported only now: ganad_cli sets OMP_WAIT_POLICY on import, which the "before" runs
+    # above must not inherit
+    from ganad_cli.hardware import machine_line
+
     lines = [
         "# Thread policy under load: short default run, before vs after",
         "",
@@ -105,7 +108,7 @@ def main() -> int:
         "PASSIVE set by ganad before torch loads); OMP_NUM_THREADS unset (torch's default "
         "threads).",
         "",
-        f"- Hardware: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"- Hardware: {machine_line()}, "
         f"shared with other jobs (load average before the loops started: "
         f"{' '.join(f'{v:.2f}' for v in load)}).",
         "",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -108,6 +107,8 @@ def main() -> int:
     args = ap.parse_args()
     import torch
 
+    from ganad_cli.hardware import machine_line
+
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else ("cpu" if args.cpu else None)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="ganad_gpu_check_"))
@@ -121,8 +122,7 @@ def main() -> int:
         f"`python scripts/gpu_check.py{' --cpu' if args.cpu else ''}"
         f"{' --tiny' if args.tiny else ''} --epochs {args.epochs}`.",
         "",
-        f"- Device: {name}; torch {torch.__version__} (CUDA {torch.version.cuda}); "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs.",
+        f"- Device: {name}; CUDA {torch.version.cuda}; {machine_line()}.",
         f"- Steps run on: {device or 'nothing (CUDA not available; --cpu not given)'}.",
         f"- Reference: {SURVEY}; {GOALS}.",
         "",
