@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ganad_cli.config.choices import EPOCH_SELECTION
 from ganad_cli.errors import GanadInputError
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def run_selection(run_dir: Path) -> dict:
     run's metrics.json and runtime.json recorded them (None where they do not say)."""
     selection = _json(run_dir / "metrics.json").get("model_selection")
     selection = selection if isinstance(selection, dict) else {}
-    rule = selection.get("rule") if selection.get("rule") in ("last", "best_val_auroc") else None
+    rule = selection.get("rule") if selection.get("rule") in EPOCH_SELECTION else None
     epoch = _epoch(selection.get("epoch"))
     if rule == "last" and epoch is None:  # the last epoch: the number of epochs trained
         epoch = _epoch(_json(run_dir / "runtime.json").get("epochs"))
