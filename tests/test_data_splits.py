@@ -165,6 +165,26 @@ def test_val_anomaly_fraction_intra(mit):
     assert int(s.val.label.sum()) + int(s.test.label.sum()) == n_anom
 
 
+def test_val_anomalies_per_class_as_the_beatgan_authors(compose_train):
+    """data.val_anomaly_per_class: ceil(0.1 * n) of each class (sklearn's train_test_split, as
+    BeatGAN's ecg/data.py), the same validation and test anomalies for every fold."""
+    cls = np.array(["N"] * 50 + ["S"] * 31 + ["V"] * 9 + ["F"] * 1)
+    x = np.arange(len(cls), dtype=np.float32).reshape(-1, 1, 1).repeat(4, axis=2)
+    samples = Samples(x=x, cls=cls, group=np.array(["g"] * len(cls)))
+    base = ["data.val_anomaly_fraction=0.1", "data.val_anomaly_per_class=true", "data.batch_size=2"]
+    vals = []
+    for fold in range(5):
+        s = make_splits(samples, compose_train([*base, f"data.fold={fold}"]).data)
+        anom = s.val.label == 1
+        counts = {c: int(np.sum(s.val.cls[anom] == c)) for c in "SVF"}
+        assert counts == {"S": 4, "V": 1, "F": 1}  # ceil(3.1), ceil(0.9), ceil(0.1)
+        assert int(s.test.label.sum()) == 41 - 6
+        vals.append(sorted(s.val.x[anom][:, 0, 0].tolist()))
+    assert all(v == vals[0] for v in vals)
+    pooled = make_splits(samples, compose_train([base[0], base[2]]).data)
+    assert int(pooled.val.label.sum()) == round(0.1 * 41)  # the default: 10 % of all of them
+
+
 def test_class_counts_recorded(mit):
     samples, cfg = mit()
     s = make_splits(samples, cfg)

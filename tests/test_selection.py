@@ -181,7 +181,7 @@ def test_last_checkpoint_every_epoch_best_only_on_improvement(in_tmp: Path, monk
     from ganad_cli.training.callbacks import EpochValAUROC
 
     values = iter([0.9, 0.8, 0.7])
-    monkeypatch.setattr(EpochValAUROC, "epoch_auroc", lambda self, module: next(values))
+    monkeypatch.setattr(EpochValAUROC, "epoch_auroc", lambda self, module, epoch=0: next(values))
     run_dir = in_tmp / "run"
     args = ["model=beatgan", "trainer.select_epoch=best_val_auroc", "trainer.max_epochs=3"]
     assert main(["train", *args, *SMALL, f"hydra.run.dir={run_dir}"]) in (0, None)
@@ -207,3 +207,52 @@ def test_training_clock_from_a_checkpoint_without_an_epoch_count():
     fresh.on_train_epoch_start(None, None)
     fresh.on_train_epoch_end(None, None)
     assert fresh.state_dict()["epochs"] == 4
+
+
+class _TinyBN(torch.nn.Module):
+    """encode/decode around one BatchNorm: x_hat = BN(x), so the score shows which statistics
+    normalised it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = torch.nn.BatchNorm1d(1)
+        self.device = torch.device("cpu")
+
+    def encode(self, x):
+        return self.bn(x)
+
+    def decode(self, z):
+        return z
+
+
+def test_validation_pass_in_batch_mode_is_the_beatgan_authors_pass():
+    """trainer.val_batchnorm=batch: training mode on shuffled batches (BatchNorm on each batch's
+    statistics, running statistics updated, the module's mode restored), scores back in the
+    samples' order, the same batches for the same seed and epoch; running: eval mode, nothing
+    updated."""
+    from ganad_cli.training.callbacks import EpochValAUROC
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 1, 8, generator=gen) * 3 + 5
+    label = [0] * 30 + [1] * 10
+    x[30:] *= 2  # the anomalies have a larger spread
+    module = _TinyBN()
+    module.eval()
+    running = EpochValAUROC(x, label, batchnorm="running")
+    running.epoch_auroc(module, epoch=0)
+    assert torch.equal(module.bn.running_mean, torch.zeros(1))  # eval mode: nothing updated
+    batch = EpochValAUROC(x, label, batch_size=8, batchnorm="batch", seed=3)
+    first = batch._order(epoch=1)
+    assert torch.equal(first, batch._order(epoch=1)) and not torch.equal(first, batch._order(2))
+    assert sorted(first.tolist()) == list(range(40))
+    batch.epoch_auroc(module, epoch=1)
+    assert not module.training  # the caller's mode is restored
+    assert module.bn.running_mean.item() > 1.0  # five training-mode batches moved it toward 5
+    # scores land on their own samples: with BatchNorm out of the way both modes agree
+    plain = torch.nn.Module()
+    plain.encode = lambda v: v * 0.5
+    plain.decode = lambda z: z
+    plain.device = torch.device("cpu")
+    a = EpochValAUROC(x, label, batchnorm="running").epoch_auroc(plain)
+    b = EpochValAUROC(x, label, batch_size=8, batchnorm="batch", seed=3).epoch_auroc(plain, 1)
+    assert a == pytest.approx(b)

@@ -69,6 +69,9 @@ FEATURE_NORMS = ("l1", "l2")
 CENTERINGS = ("none", "mean", "abs")
 
 EPOCH_SELECTION = ("last", "best_val_auroc")
+# trainer.val_batchnorm: the epoch-selection validation pass in eval mode or, as BeatGAN's
+# code runs it, in training mode on shuffled batches
+VAL_BATCHNORM = ("running", "batch")
 
 # model.output_activation (the generator's last layer), model.init (weight initialisation),
 # model.update_order (BeatGAN: which network steps first on each batch)

@@ -21,7 +21,7 @@ TRAIN_GROUPS = (
 )
 # trainer keys that are ganad's, not Lightning Trainer arguments: they stay in the config and are
 # taken out before hydra.utils.instantiate builds the Trainer from `trainer`
-GANAD_TRAINER_KEYS = ("select_epoch", "finite_check_every")
+GANAD_TRAINER_KEYS = ("select_epoch", "finite_check_every", "val_batchnorm")
 # the groups a saved run's overrides may choose: a train config's, and an experiment preset
 # (hparams_search sets a sweeper: not accepted)
 RUN_GROUPS = (*TRAIN_GROUPS, "experiment")

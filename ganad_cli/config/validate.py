@@ -32,6 +32,7 @@ from ganad_cli.config.choices import (
     PRIORS,
     SIMILARITIES,
     UPDATE_ORDERS,
+    VAL_BATCHNORM,
     WEIGHT_INITS,
     uses_encoder,
 )
@@ -222,6 +223,8 @@ def check_epoch_selection(cfg: DictConfig) -> None:
     )
     rule = cfg.trainer.get("select_epoch", "last")
     _check(rule in EPOCH_SELECTION, "trainer.select_epoch", f"one of {EPOCH_SELECTION}", rule)
+    bn = cfg.trainer.get("val_batchnorm", "running")
+    _check(bn in VAL_BATCHNORM, "trainer.val_batchnorm", f"one of {VAL_BATCHNORM}", bn)
     if rule == "last":
         return
     _check(

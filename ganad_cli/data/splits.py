@@ -104,10 +104,29 @@ def _intra_patient(samples: Samples, cfg: DictConfig, rng: np.random.Generator) 
     val_normal, train_normal = rest[:n_val], rest[n_val:]
 
     contam, anomaly_rest = _contaminate(anomaly_idx, len(train_normal), cfg)
-    n_val_anom = round(len(anomaly_rest) * cfg.val_anomaly_fraction)
-    val_anom, test_anom = anomaly_rest[:n_val_anom], anomaly_rest[n_val_anom:]
+    val_anom, test_anom = _val_anomalies(anomaly_rest, samples.cls, cfg)
     val, test = [val_normal, val_anom], [test_normal, test_anom]
     return train_normal, contam, len(anomaly_idx), val, test, {}
+
+
+def _val_anomalies(
+    anomaly_rest: np.ndarray, cls: np.ndarray, cfg: DictConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """The validation and test anomalies of `anomaly_rest` (already in seeded order):
+    `val_anomaly_fraction` of all of them, or, with `val_anomaly_per_class`, ceil(fraction * n)
+    of each class's n (the BeatGAN authors' per-class train_test_split, ecg/data.py:71-86)."""
+    fraction = cfg.val_anomaly_fraction
+    if not cfg.get("val_anomaly_per_class", False):
+        n_val = round(len(anomaly_rest) * fraction)
+        return anomaly_rest[:n_val], anomaly_rest[n_val:]
+    val, test = [], []
+    for name in sorted(np.unique(cls[anomaly_rest]).tolist()):
+        idx = anomaly_rest[cls[anomaly_rest] == name]
+        n_val = ceil(len(idx) * fraction) if fraction > 0 else 0
+        val.append(idx[:n_val])
+        test.append(idx[n_val:])
+    empty = np.empty(0, dtype=anomaly_rest.dtype)
+    return np.concatenate(val or [empty]), np.concatenate(test or [empty])
 
 
 def _ecgan(samples: Samples, cfg: DictConfig, rng: np.random.Generator) -> tuple:

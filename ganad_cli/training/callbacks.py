@@ -86,33 +86,55 @@ class EpochValAUROC(pl.Callback):
 
     `trainer.select_epoch=best_val_auroc` monitors it with ModelCheckpoint and keeps the best epoch,
     as the BeatGAN authors do. Only validation labels are used; the test split is never touched.
+
+    batchnorm="running": eval mode, in order, batches of 512. batchnorm="batch" (the authors'
+    validation pass, `trainer.val_batchnorm=batch`): the networks stay in training mode and the
+    validation beats are shuffled (a generator seeded by `seed` and the epoch, so a resumed run
+    draws the same batches) into batches of `batch_size`, so BatchNorm normalises with each
+    batch's statistics and updates its running ones, which the kept weights carry to test.
     """
 
-    def __init__(self, x: torch.Tensor, label, batch_size: int = 512):
+    def __init__(
+        self,
+        x: torch.Tensor,
+        label,
+        batch_size: int = 512,
+        batchnorm: str = "running",
+        seed: int = 0,
+    ):
         self.x = x
         self.label = label
         self.batch_size = batch_size
+        self.batchnorm = batchnorm
+        self.seed = seed
         self.history: list[float] = []
 
+    def _order(self, epoch: int) -> torch.Tensor:
+        if self.batchnorm != "batch":
+            return torch.arange(len(self.x))
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        return torch.randperm(len(self.x), generator=gen)
+
     @torch.no_grad()
-    def epoch_auroc(self, pl_module) -> float:
+    def epoch_auroc(self, pl_module, epoch: int = 0) -> float:
         from sklearn.metrics import roc_auc_score
 
         was_training = pl_module.training
-        pl_module.eval()
-        errors = []
-        for chunk in torch.split(self.x, self.batch_size):
-            chunk = chunk.to(pl_module.device)
+        pl_module.train(self.batchnorm == "batch")
+        order = self._order(epoch)
+        errors = torch.empty(len(self.x))
+        for idx in torch.split(order, self.batch_size):
+            chunk = self.x[idx].to(pl_module.device)
             x_hat = pl_module.decode(pl_module.encode(chunk))
-            errors.append((chunk - x_hat).pow(2).flatten(1).mean(1).float().cpu())
+            errors[idx] = (chunk - x_hat).pow(2).flatten(1).mean(1).float().cpu()
         pl_module.train(was_training)
-        scores = torch.cat(errors).numpy()
+        scores = errors.numpy()
         if not np.isfinite(scores).all():
             return float("nan")
         return float(roc_auc_score(self.label, scores))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
-        auroc = self.epoch_auroc(pl_module)
+        auroc = self.epoch_auroc(pl_module, trainer.current_epoch)
         self.history.append(auroc)
         pl_module.log("val/epoch_auroc", auroc, prog_bar=True, logger=True)
 

@@ -48,7 +48,16 @@ def build_trainer(cfg: DictConfig, run_dir: Path, val: Samples | None = None) ->
     if select_best:
         if val is None:
             raise ValueError("select_epoch=best_val_auroc needs the validation split")
-        callbacks.append(EpochValAUROC(torch.from_numpy(val.x), val.label))
+        batchnorm = t.get("val_batchnorm", "running")
+        callbacks.append(
+            EpochValAUROC(
+                torch.from_numpy(val.x),
+                val.label,
+                batch_size=int(cfg.data.batch_size) if batchnorm == "batch" else 512,
+                batchnorm=batchnorm,
+                seed=int(cfg.get("seed", 0)),
+            )
+        )
     # the monitored best comes first: last.ckpt, written after it, then holds its updated state
     if select_best:
         callbacks.append(

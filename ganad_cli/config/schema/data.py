@@ -19,6 +19,10 @@ class DataConfig:
     fold: int = 0
     val_fraction: float = 0.1
     val_anomaly_fraction: float = 0.0
+    # split=intra_patient: take val_anomaly_fraction of each anomaly class (ceil, as sklearn's
+    # train_test_split per class in the BeatGAN authors' ecg/data.py:71-86) instead of that
+    # fraction of all anomalies together
+    val_anomaly_per_class: bool = False
     # the survey's Lambda: the share of anomalies in the training set
     contamination: float = 0.0
     # the largest Lambda compared: its anomalies are held out of validation and test for every

@@ -26,6 +26,12 @@ class TrainerConfig:
     # which epoch's weights the detector uses: "last", or "best_val_auroc" (encoder models; the
     # reconstruction-error AUROC on the validation split after every epoch, as BeatGAN does)
     select_epoch: str = "last"
+    # how select_epoch=best_val_auroc's validation pass runs: "running" (eval mode, BatchNorm
+    # on its running statistics) or "batch" (as the BeatGAN authors' code: networks left in
+    # training mode, validation shuffled into batches of data.batch_size, so BatchNorm uses
+    # each batch's statistics and updates its running ones; ecg/model.py:159-163, 288-331,
+    # ecg/data.py:122-127)
+    val_batchnorm: str = "running"
     # training batches between host reads of "was any loss non-finite?" (the step of the first
     # one is kept on the device, so the error names it whatever this is; epoch ends always check)
     finite_check_every: int = 50
