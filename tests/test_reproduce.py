@@ -150,11 +150,13 @@ def test_small_variant_is_the_earlier_beatgan_preset(compose_train):
     assert differ == {
         "data.class_mapping",
         "data.normal_r_filter",
+        "data.val_anomaly_per_class",
         "model.backbone",
         "model.bias",
         "model.output_activation",
         "model.init",
         "model.update_order",
+        "trainer.val_batchnorm",
     }
     ganad = compose_train(["experiment=ganad_mitbih"])
     assert OmegaConf.to_container(ganad.data) == OmegaConf.to_container(small.data)
