@@ -72,8 +72,9 @@ class Detector:
         seed: int = 0,
     ) -> tuple[Detector, Scored]:
         """Fit on validation only: a data-driven eps (inversion.eps_quantile, on validation
-        normals), the score combination and tau; the rr_density component on the training beats
-        (as the GAN: normals, plus any deliberate contamination). Config nodes or plain dicts;
+        normals), the score combination and tau; the rr_density and latent_knn components, and
+        latent_norm's centre with score.latent_center=ecgan_mode, on the training beats (as the
+        GAN: normals, plus any deliberate contamination). Config nodes or plain dicts;
         returns the detector and its validation scores."""
         inversion, score, data = _plain(inversion), _plain(score), _plain(data)
         context_used = [n for n in score["components"] if n in CONTEXT_COMPONENTS]
@@ -102,8 +103,10 @@ class Detector:
         if "latent_norm" in score["components"]:
             from ganad_cli.scoring.latent_center import fit_latent_center
 
-            center = fit_latent_center(inv.z, val.label, inversion)
-            if center is not None:  # encoder codes: centred on the validation normals' norms
+            center = fit_latent_center(
+                inv.z, val.label, inversion, score, lambda: unfitted.training_codes(train)
+            )
+            if center is not None:  # encoder codes: validation normals' or training norms
                 unfitted = replace(unfitted, score_cfg={**score, "latent_norm_center": center})
         comps = unfitted.components(x_val, inv, val.context)
         check_scores(comps, np.zeros(len(x_val)), "the trained model", "validation windows")
@@ -129,6 +132,15 @@ class Detector:
             keep = np.sort(np.random.default_rng(int(seed)).choice(n, most, replace=False))
         codes = self.invert(torch.from_numpy(train.x[keep])).z
         return LatentNeighbours.fit(codes, int(score["knn_k"]), most, int(seed))
+
+    def training_codes(self, train: Samples | None) -> torch.Tensor:
+        """The training beats' codes (this detector's own inversion) for latent_center."""
+        if train is None or len(train) == 0:
+            raise GanadInputError(
+                "config key 'score.latent_center': ecgan_mode is fitted on the training beats' "
+                "codes, and none were given"
+            )
+        return self.invert(torch.from_numpy(train.x)).z
 
     def evaluate(
         self, x: torch.Tensor | np.ndarray, context: np.ndarray | None = None, what: str = "windows"

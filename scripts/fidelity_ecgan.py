@@ -147,8 +147,11 @@ BETAVAEGAN = [
         element="score",
         reference="RBF SVM fitted on validation on three components: reconstruction error "
         "(mean squared), discrimination error (mean squared difference of D's features of x and "
-        "G(E(x))) and the latent norm centred on the training norms' histogram mode",
-        where="modules/generative/base/encoder_gan_module.py:164-169, 264-289, "
+        "G(E(x))) and the latent norm minus the left edge of the fullest of 50 histogram bins "
+        "of the training norms, signed; each input min-max scaled by the whole validation "
+        "set's range, applied to test",
+        where="modules/generative/base/encoder_gan_module.py:164-169, 196-202, 264-289, "
+        "anomaly_detection/detector/reconstruction_detector.py:157-175, 306-324, "
         "evaluation/optimization.py:18-23",
         expect={
             "inversion.name": "encoder",
@@ -156,11 +159,12 @@ BETAVAEGAN = [
             "score.components": ["residual", "feature_matching", "latent_norm"],
             "score.residual_norm": "l2",
             "score.feature_norm": "l2",
+            "score.latent_center": "ecgan_mode",
+            "score.svm_scaling": "minmax",
         },
-        match="partly: the latent norm is |norm - median of the validation normals' norms| "
-        "(ecgan: norm - mode of a 50-bin histogram of the training norms, signed, "
-        "encoder_gan_module.py:269-275); the SVM's inputs are standardised (ecgan: min-max, "
-        "encoder_gan_module.py:196-202)",
+        match="partly: ganad's codes are the final encoder's posterior means; ecgan's are "
+        "draws mu + sigma eps at validation and test, its histogram over the last training "
+        "epoch's draws (utils/sampler.py:346-360, modules/generative/vaegan.py:117-118)",
     ),
 ]
 

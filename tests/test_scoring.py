@@ -313,3 +313,31 @@ def test_permuting_test_labels_leaves_the_detector_byte_identical(
     assert blobs[0] == blobs[1]
     assert metrics[0]["val/auroc"] == metrics[1]["val/auroc"]
     assert metrics[0]["test/auroc"] != metrics[1]["test/auroc"]
+
+
+def test_svm_minmax_scaling_by_the_whole_validation_range_and_kept_for_test():
+    """score.svm_scaling=minmax (ecgan encoder_gan_module.py:196-202): min and max over every
+    validation window, anomalies included; test values are mapped with those, not refitted."""
+    comps = {"residual": np.array([1.0, 2.0, 3.0, 5.0]), "latent_norm": np.array([-2.0, 0, 2, 6])}
+    labels = np.array([0, 0, 1, 1])
+    cfg = _score_cfg(components=["residual", "latent_norm"], combine="svm")
+    minmax = fit_combination(comps, labels, OmegaConf.merge(cfg, {"svm_scaling": "minmax"}))
+    assert minmax.mean == [1.0, -2.0] and minmax.std == [4.0, 8.0]
+    np.testing.assert_allclose(minmax.standardized(comps)[:, 0], [0, 0.25, 0.5, 1])
+    np.testing.assert_allclose(minmax.standardized(comps)[:, 1], [0, 0.25, 0.5, 1])
+    test = {"residual": np.array([9.0]), "latent_norm": np.array([-6.0])}
+    np.testing.assert_allclose(minmax.standardized(test), [[2.0, -0.5]])
+    standard = fit_combination(comps, labels, cfg)  # today's default: validation normals
+    assert standard.mean == [1.5, -1.0] and standard.std == [0.5, 1.0]
+    # the other combines keep standardising on the normals (svm_scaling names the SVM's inputs)
+    weighted = OmegaConf.merge(cfg, {"combine": "weighted", "svm_scaling": "minmax"})
+    assert fit_combination(comps, labels, weighted).mean == [1.5, -1.0]
+
+
+def test_svm_minmax_scaling_on_a_constant_component_keeps_it_finite():
+    comps = {"residual": np.array([1.0, 2.0, 3.0, 5.0]), "latent_norm": np.full(4, 0.7)}
+    labels = np.array([0, 0, 1, 1])
+    cfg = _score_cfg(components=["residual", "latent_norm"], combine="svm", svm_scaling="minmax")
+    fitted = fit_combination(comps, labels, cfg)
+    assert fitted.mean[1] == pytest.approx(0.7) and fitted.std[1] == 1.0
+    assert np.isfinite(fitted.total(comps)).all()

@@ -67,6 +67,15 @@ COMBINES = ("weighted", "svm", "single", "equal", "fixed")
 # score.feature_norm: mean |f(x) - f(x_hat)| (l1) or mean (f(x) - f(x_hat))^2 (l2, f-AnoGAN)
 FEATURE_NORMS = ("l1", "l2")
 CENTERINGS = ("none", "mean", "abs")
+# score.latent_center: where latent_norm is centred (ganad_cli.scoring.latent_center).
+# auto: |norm - c|, c the prior's chi mode for a searched z, the validation normals' median norm
+# for encoder codes; ecgan_mode: norm - c, signed, c the left edge of the modal bin of a 50-bin
+# histogram of the training beats' code norms (ecgan encoder_gan_module.py:269-275)
+LATENT_CENTERS = ("auto", "ecgan_mode")
+# score.svm_scaling (combine=svm only): the SVM's inputs standardised on the validation normals
+# (standard), or min-max scaled to [0, 1] by the whole validation set's range (ecgan
+# encoder_gan_module.py:196-202, 275)
+SVM_SCALINGS = ("standard", "minmax")
 
 EPOCH_SELECTION = ("last", "best_val_auroc")
 # trainer.val_batchnorm: the epoch-selection validation pass in eval mode or, as BeatGAN's

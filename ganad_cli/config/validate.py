@@ -36,7 +36,11 @@ from ganad_cli.config.choices import (
     WEIGHT_INITS,
     uses_encoder,
 )
-from ganad_cli.config.validate_detector import validate_inversion, validate_scoring
+from ganad_cli.config.validate_detector import (
+    check_latent_center,
+    validate_inversion,
+    validate_scoring,
+)
 from ganad_cli.errors import GanadInputError
 
 
@@ -196,6 +200,7 @@ def validate_config(cfg: DictConfig) -> None:
         )
     check_epoch_selection(cfg)
     validate_scoring(sc, th)
+    check_latent_center(sc, inv)
     _check(
         cfg.trainer.max_epochs >= 1 or cfg.trainer.max_steps > 0,
         "trainer.max_epochs",

@@ -15,10 +15,12 @@ from ganad_cli.config.choices import (
     INVERSION_INITS,
     INVERSION_OPTIMIZERS,
     INVERSIONS,
+    LATENT_CENTERS,
     LR_SCHEDULES,
     OBJECTIVES,
     RESIDUAL_NORMS,
     RESTRICTIONS,
+    SVM_SCALINGS,
     THRESHOLDS,
 )
 from ganad_cli.config.schema import InversionConfig
@@ -127,6 +129,10 @@ def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
         f"one of {CENTERINGS}",
         sc.discriminator_center,
     )
+    scaling = sc.get("svm_scaling", "standard")
+    _check(scaling in SVM_SCALINGS, "score.svm_scaling", f"one of {SVM_SCALINGS}", scaling)
+    center = sc.get("latent_center", "auto")
+    _check(center in LATENT_CENTERS, "score.latent_center", f"one of {LATENT_CENTERS}", center)
     _check(sc.svm_c > 0, "score.svm_c", "> 0", sc.svm_c)
     _check(0.0 < sc.svm_nu <= 1.0, "score.svm_nu", "in (0, 1]", sc.svm_nu)
     _check(sc.knn_k >= 1, "score.knn_k", ">= 1", sc.knn_k)
@@ -139,3 +145,15 @@ def validate_scoring(sc: DictConfig, th: DictConfig) -> None:
         "'scale', 'auto' or a number > 0",
         g,
     )
+
+
+def check_latent_center(sc: DictConfig, inv: DictConfig) -> None:
+    """score.latent_center=ecgan_mode inverts every training beat: the encoder's codes only."""
+    if "latent_norm" in sc.components and sc.get("latent_center", "auto") == "ecgan_mode":
+        _check(
+            inv.name == "encoder",
+            "score.latent_center",
+            f"auto with inversion {inv.name!r} (ecgan_mode centres on the training beats' "
+            "encoder codes: inversion=encoder)",
+            "ecgan_mode",
+        )

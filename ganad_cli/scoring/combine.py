@@ -2,7 +2,8 @@
 
 1. Centring (optional, discriminator only, f-AnoGAN style): subtract the mean over validation
    normals (`mean`), or take the absolute deviation from it (`abs`).
-2. Standardisation with mean/std of validation normals.
+2. Standardisation with mean/std of validation normals (for the SVM with
+   score.svm_scaling=minmax: min-max scaling to [0, 1] by the whole validation set's range).
 3. `weighted`: L_total = sum_i lambda_i L_i with sum lambda_i = 1 (survey eqs. 7, 9); lambda from a
    grid over the simplex maximising `score.objective` on validation labels.
    `svm`: RBF SVC on the standardised component vector when validation has both labels
@@ -134,6 +135,20 @@ def fit_svm(z: np.ndarray, labels: np.ndarray, cfg: Any) -> SVMParams:
     return params
 
 
+def _scaling(
+    values: np.ndarray, normal: np.ndarray, combine: str, cfg: Any
+) -> tuple[list[float], list[float]]:
+    """(shift, scale) per component: mean and std of the validation normals, or, for the SVM
+    with score.svm_scaling=minmax, min and max - min of the whole validation set (ecgan fits
+    its MinMaxTransformation on every validation beat, encoder_gan_module.py:196-202, 275, and
+    applies those to test, anomaly_detection/detector/reconstruction_detector.py:157-175)."""
+    if combine == "svm" and cfg.get("svm_scaling", "standard") == "minmax":
+        shift, scale = values.min(0), values.max(0) - values.min(0)
+    else:
+        shift, scale = values[normal].mean(0), values[normal].std(0)
+    return shift.tolist(), np.where(scale > 1e-12, scale, 1.0).tolist()
+
+
 def fit_combination(comps: dict[str, np.ndarray], labels: np.ndarray, cfg: Any) -> FittedScore:
     """Fit on validation only: centring and standardisation on its normals, weights/SVM on its
     labels (a one-class SVM, or equal weights, when it has no anomalies)."""
@@ -164,10 +179,7 @@ def fit_combination(comps: dict[str, np.ndarray], labels: np.ndarray, cfg: Any) 
         center_abs=(is_d & (centering == "abs")).tolist(),
     )
     if cfg.get("standardize", True):
-        normals = fitted.centered(comps)[normal]
-        std = normals.std(0)
-        fitted.mean = normals.mean(0).tolist()
-        fitted.std = np.where(std > 1e-12, std, 1.0).tolist()
+        fitted.mean, fitted.std = _scaling(fitted.centered(comps), normal, combine, cfg)
     z = fitted.standardized(comps)
     if combine == "svm":
         fitted.svm = asdict(fit_svm(z, labels, cfg))

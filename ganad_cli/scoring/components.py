@@ -24,6 +24,7 @@ from ganad_cli.config.choices import (  # noqa: F401 (re-exported)
 from ganad_cli.errors import GanadInputError
 from ganad_cli.inversion.similarity import distance
 from ganad_cli.models.base import GanadModule
+from ganad_cli.scoring.latent_center import is_signed
 from ganad_cli.types import InversionResult
 
 _FEATURE_MODULES = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU)
@@ -121,7 +122,8 @@ def compute_components(
       compares f(x, E(x)) with f(x_hat, E(x)) (Zenati et al. 2018, the feature-matching loss).
     - latent_norm: | ||z|| - c |, c the mode of the chi distribution with d_z degrees of freedom
       (AnoGAN's z), or score_cfg["latent_norm_center"] when fitted (encoder codes: the median
-      norm of the validation normals' codes, `scoring.latent_center`).
+      norm of the validation normals' codes); with score.latent_center=ecgan_mode the signed
+      ||z|| - c, c the training codes' histogram mode (`scoring.latent_center`).
     - latent_residual: ||E(x) - E2(x_hat)||_2^2 (GANomaly's score; model.encode_reconstruction).
     """
     check_compatible(model, {**dict(score_cfg), "components": names})
@@ -159,9 +161,10 @@ def compute_components(
                 diff = (f_x - f_model).flatten(1)
                 v = diff.pow(2).mean(1) if feature_norm == "l2" else diff.abs().mean(1)
             elif name == "latent_norm":
-                center = score_cfg.get("latent_norm_center")  # fitted for encoder codes
+                center = score_cfg.get("latent_norm_center")  # fitted (scoring.latent_center)
                 ref = model.latent_mode_norm() if center is None else float(center)
-                v = (zb.flatten(1).norm(dim=1) - ref).abs()
+                v = zb.flatten(1).norm(dim=1) - ref
+                v = v if is_signed(score_cfg) else v.abs()
             else:  # latent_residual
                 diff = (model.encode(xb) - model.encode_reconstruction(xh)).flatten(1)
                 v = diff.pow(2).sum(1)

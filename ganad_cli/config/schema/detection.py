@@ -100,6 +100,12 @@ class ScoreConfig:
     svm_c: float = 1.0
     svm_nu: float = 0.1
     svm_gamma: Any = "scale"
+    # combine=svm: its inputs standardised on validation normals (standard) or min-max scaled
+    # by the whole validation set's range (minmax, ecgan); ignored by the other combines
+    svm_scaling: str = "standard"
+    # latent_norm's centre: auto (chi mode for a searched z, validation normals' median norm
+    # for encoder codes) or ecgan_mode (signed, training codes' histogram mode; inversion=encoder)
+    latent_center: str = "auto"
     # latent_knn: mean distance to the knn_k nearest training codes; at most knn_max_train codes
     # (a seeded subsample beyond), each needing one inversion of a training beat
     knn_k: int = 1
